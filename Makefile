@@ -1,0 +1,69 @@
+# nginx-live-cdn: build, test, demo, fuzz and benchmark entry points.
+#
+#   make            build every module into build/*.so
+#   make test       install what is missing, build, lint, run t/
+#   make run        the demo, in the foreground (Ctrl-C stops it)
+#   make fuzz       build and run a libFuzzer target per parser
+#   make bench      benchmarks beside a stock nginx baseline
+#   make -s test-env    the exports a t/ run needs (for the real
+#                       Test::Nginx: eval "$(make -s test-env)")
+
+SHELL      := /bin/bash
+NGX_SRC    ?= /usr/share/nginx/src
+BUILD      := $(CURDIR)/build
+NGX_BUILD  := $(BUILD)/nginx
+FUZZ_TIME  ?= 20
+SOURCES    := config $(shell find modules -name '*.[ch]' 2>/dev/null)
+
+# Debian packages, by purpose; util/deps installs the missing ones only.
+PKGS_BUILD := nginx nginx-dev libnginx-mod-rtmp
+PKGS_TEST  := ffmpeg curl valgrind libtest-base-perl libtext-diff-perl \
+              libtest-longstring-perl liblist-moreutils-perl \
+              libhttp-message-perl liburi-perl
+PKGS_FUZZ  := clang libclang-rt-14-dev
+PKGS_BENCH := wrk
+
+.PHONY: all build deps deps-test test test-env lint fuzz bench run clean
+
+all: build
+
+deps:
+	@util/deps $(PKGS_BUILD)
+
+deps-test:
+	@util/deps $(PKGS_BUILD) $(PKGS_TEST) $(PKGS_FUZZ) $(PKGS_BENCH)
+
+$(NGX_BUILD)/objs/Makefile: config | deps
+	rm -rf $(NGX_BUILD)
+	mkdir -p $(BUILD)
+	cp -r $(NGX_SRC) $(NGX_BUILD)
+	cd $(NGX_BUILD) && . ./conf_flags \
+	    && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	                   --add-dynamic-module=$(CURDIR) \
+	       > $(BUILD)/configure.log 2>&1 \
+	    || { tail -20 $(BUILD)/configure.log; exit 1; }
+
+build: $(NGX_BUILD)/objs/Makefile $(SOURCES)
+	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
+	cp $(NGX_BUILD)/objs/*.so $(BUILD)/
+
+test-env:
+	@util/test-env
+
+lint:
+	@util/lint
+
+test: deps-test build lint
+	eval "$$(util/test-env)" && prove -I t/lib -r t/
+
+fuzz: deps-test build
+	@fuzz/run $(FUZZ_TIME)
+
+bench: deps-test build
+	@for b in bench/*.sh; do bash $$b || exit 1; done
+
+run: deps-test build
+	@util/demo
+
+clean:
+	rm -rf $(BUILD) t/servroot* fuzz/build

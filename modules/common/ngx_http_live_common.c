@@ -1,0 +1,135 @@
+
+/*
+ * Copyright (C) nginx-live-cdn authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_live_common.h"
+
+
+static ngx_str_t  ngx_http_live_json_type = ngx_string("application/json");
+static ngx_str_t  ngx_http_live_no_store = ngx_string("no-store");
+
+
+size_t
+ngx_http_live_json_escape_len(u_char *src, size_t size)
+{
+    size_t  n;
+
+    for (n = size; size; size--, src++) {
+        if (*src == '"' || *src == '\\') {
+            n++;
+
+        } else if (*src < 0x20 || *src == 0x7f) {
+            n += sizeof("\\u0000") - 2;
+        }
+    }
+
+    return n;
+}
+
+
+u_char *
+ngx_http_live_json_escape(u_char *dst, u_char *src, size_t size)
+{
+    static u_char  hex[] = "0123456789abcdef";
+
+    for ( /* void */ ; size; size--, src++) {
+
+        if (*src == '"' || *src == '\\') {
+            *dst++ = '\\';
+            *dst++ = *src;
+
+        } else if (*src < 0x20 || *src == 0x7f) {
+            *dst++ = '\\';
+            *dst++ = 'u';
+            *dst++ = '0';
+            *dst++ = '0';
+            *dst++ = hex[*src >> 4];
+            *dst++ = hex[*src & 0xf];
+
+        } else {
+            *dst++ = *src;
+        }
+    }
+
+    return dst;
+}
+
+
+ngx_int_t
+ngx_http_live_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b)
+{
+    ngx_int_t         rc;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *cc;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cc = ngx_list_push(&r->headers_out.headers);
+    if (cc == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cc->hash = 1;
+    ngx_str_set(&cc->key, "Cache-Control");
+    cc->value = ngx_http_live_no_store;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = ngx_http_live_json_type;
+    r->headers_out.content_type_len = ngx_http_live_json_type.len;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_live_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    char *code, char *detail)
+{
+    size_t      len;
+    ngx_buf_t  *b;
+
+    len = sizeof("{\"error\":\"\",\"detail\":\"\"}\n") - 1
+          + ngx_http_live_json_escape_len((u_char *) code, ngx_strlen(code))
+          + ngx_http_live_json_escape_len((u_char *) detail,
+                                          ngx_strlen(detail));
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, "{\"error\":\"", sizeof("{\"error\":\"") - 1);
+    b->last = ngx_http_live_json_escape(b->last, (u_char *) code,
+                                        ngx_strlen(code));
+    b->last = ngx_cpymem(b->last, "\",\"detail\":\"",
+                         sizeof("\",\"detail\":\"") - 1);
+    b->last = ngx_http_live_json_escape(b->last, (u_char *) detail,
+                                        ngx_strlen(detail));
+    b->last = ngx_cpymem(b->last, "\"}\n", sizeof("\"}\n") - 1);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "live error answer: %ui %s \"%s\"", status, code, detail);
+
+    return ngx_http_live_send_json(r, status, b);
+}

@@ -1,0 +1,41 @@
+
+/*
+ * Copyright (C) nginx-live-cdn authors
+ */
+
+
+#ifndef _NGX_HTTP_LIVE_COMMON_H_INCLUDED_
+#define _NGX_HTTP_LIVE_COMMON_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+/*
+ * The shared code is linked into every .so of the suite; nginx loads
+ * modules with RTLD_GLOBAL, so keep these symbols out of the dynamic
+ * symbol table to avoid interposition between our modules.
+ */
+#if (__GNUC__ >= 4)
+#define NGX_HTTP_LIVE_HIDDEN  __attribute__((visibility("hidden")))
+#else
+#define NGX_HTTP_LIVE_HIDDEN
+#endif
+
+
+NGX_HTTP_LIVE_HIDDEN
+size_t ngx_http_live_json_escape_len(u_char *src, size_t size);
+NGX_HTTP_LIVE_HIDDEN
+u_char *ngx_http_live_json_escape(u_char *dst, u_char *src, size_t size);
+
+NGX_HTTP_LIVE_HIDDEN
+ngx_int_t ngx_http_live_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b);
+NGX_HTTP_LIVE_HIDDEN
+ngx_int_t ngx_http_live_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    char *code, char *detail);
+
+
+#endif /* _NGX_HTTP_LIVE_COMMON_H_INCLUDED_ */
