@@ -37,7 +37,7 @@ $extra
 EOC
 }
 
-my $pid = start_nginx_helper('tier', wait_port => $port, conf => conf('v1'));
+my $pid = start_nginx_helper('tier', wait_port => $port, conf => conf('v1', ''));
 my $confpath = helper_dir() . '/tier/conf/nginx.conf';
 
 # answers of many workers: [pids seen, answers with mid-b, versions seen]
