@@ -33,12 +33,12 @@ def fmix64(x):
 
 def score(key, member_id, weight):
     """Returns (k, m, h, u, score) for one member, all IEEE doubles as C
-    computes them: t = double(h >> 11) + 0.5, u = t / 2**53,
+    computes them: u = (double(h >> 12) + 0.5) / 2**52 (exact),
     score = -double(weight) / log(u)."""
     k = fnv1a64(key)
     m = fmix64(fnv1a64(member_id))
     h = fmix64(k ^ m)
-    u = (float(h >> 11) + 0.5) / 9007199254740992.0
+    u = (float(h >> 12) + 0.5) / 4503599627370496.0
     s = -float(weight) / math.log(u)
     return k, m, h, u, s
 

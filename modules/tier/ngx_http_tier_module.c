@@ -734,7 +734,7 @@ ngx_http_tier_not_allowed(ngx_http_request_t *r)
  * Weighted rendezvous hashing, as README.md specifies it:
  *
  *     k = fnv1a64(key), h_i = fmix64(k ^ fmix64(fnv1a64(id_i))),
- *     u_i = ((h_i >> 11) + 0.5) / 2^53, score_i = -weight_i / ln(u_i),
+ *     u_i = ((h_i >> 12) + 0.5) / 2^52, score_i = -weight_i / ln(u_i),
  *
  * best score first, equal scores by id.  Down members are skipped; the
  * scores of the others do not depend on them, so nothing else moves.
@@ -765,7 +765,8 @@ ngx_http_tier_rank(ngx_http_tier_group_t *group, u_char *key, size_t len,
         }
 
         h = ngx_http_tier_fmix64(k ^ m[i].hash);
-        u = ((double) (h >> 11) + 0.5) / 9007199254740992.0;
+        /* 52 bits and a half: exact in a double, strictly inside (0, 1) */
+        u = ((double) (h >> 12) + 0.5) / 4503599627370496.0;
         s = -m[i].weight / log(u);
 
         /* insertion into the n best so far */
