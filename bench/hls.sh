@@ -95,7 +95,7 @@ if [ "${n:-0}" -lt 6 ]; then
 fi
 
 WORK=$work HTTP=$http START=$start PLAYS=$plays python3 - <<'EOP'
-import os, re, subprocess, time, socket, statistics
+import os, re, random, subprocess, time, socket, statistics
 
 work, http = os.environ['WORK'], int(os.environ['HTTP'])
 start, plays = float(os.environ['START']), int(os.environ['PLAYS'])
@@ -130,6 +130,8 @@ c = calibrate()
 
 
 def play(loc, i):
+    # start anywhere within a fragment, as real players do
+    time.sleep(random.uniform(0, 2))
     t0 = time.time()
     r = subprocess.run(['ffmpeg', '-hide_banner', '-loglevel', 'info',
                         '-user_agent', 'bench-%s-%d' % (loc, i), '-copyts',
@@ -141,14 +143,19 @@ def play(loc, i):
     if not m:
         return None
     live = (t1 - start) + c
-    return t1 - t0, live - float(m.group(1))
+    # past the fragment boundary: from the last rename (if during the play)
+    renamed = os.stat(pl).st_mtime_ns / 1e9
+    after = t1 - renamed if renamed > t0 else t1 - t0
+    return t1 - t0, live - float(m.group(1)), after
 
 
 res = {}
 for loc in ('stock', 'fs2', 'fs1'):
     got = [x for x in (play(loc, i) for i in range(plays)) if x]
     res[loc] = (statistics.median([g[0] for g in got]),
-                statistics.median([g[1] for g in got]), len(got))
+                statistics.median([g[1] for g in got]), len(got),
+                statistics.median([g[2] for g in got]),
+                max(g[2] for g in got))
 
 # wake-up: rename to answer, with a raw socket per first request
 wakes = []
@@ -176,6 +183,10 @@ print('%-22s %10.3f %10.3f %10.3f' % ('start latency, s', res['stock'][1],
 print('%-22s %10s %10.2f %10.2f' % ('latency / stock', '',
                                      res['fs2'][1] / res['stock'][1],
                                      res['fs1'][1] / res['stock'][1]))
+print('%-22s %10.3f %10.3f %10.3f' % ('frame after boundary', res['stock'][3],
+                                       res['fs2'][3], res['fs1'][3]))
+print('%-22s %10.3f %10.3f %10.3f' % ('  max of those', res['stock'][4],
+                                       res['fs2'][4], res['fs1'][4]))
 print('%-22s %10d %10d %10d' % ('plays', res['stock'][2], res['fs2'][2],
                                  res['fs1'][2]))
 print('wake-up after rename: median %.1f ms, max %.1f ms (%d requests)'

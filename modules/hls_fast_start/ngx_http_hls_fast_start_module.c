@@ -1241,7 +1241,18 @@ ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev)
             {
                 d = ngx_queue_data(q, ngx_http_hls_fast_start_dir_t, queue);
 
-                if (d->wd == ev->wd || (ev->mask & IN_Q_OVERFLOW)) {
+                if (ev->mask & IN_Q_OVERFLOW) {
+
+                    /* events were lost: every directory looks for itself */
+
+                    if (!d->poll.timer_set) {
+                        ngx_add_timer(&d->poll, 1);
+                    }
+
+                    continue;
+                }
+
+                if (d->wd == ev->wd) {
                     break;
                 }
             }
@@ -1250,17 +1261,15 @@ ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev)
                 continue;
             }
 
-            if (ev->mask & (IN_Q_OVERFLOW|IN_IGNORED)) {
+            if (ev->mask & IN_IGNORED) {
 
-                /* events lost or the directory gone: poll to find out */
+                /* the directory is gone: poll until it is back */
 
                 ngx_log_error(NGX_LOG_INFO, rev->log, 0,
-                              "hls fast start: inotify mask %xd, polling",
-                              ev->mask);
+                              "hls fast start: \"%s\" unwatched, polling",
+                              d->path);
 
-                if (ev->mask & IN_IGNORED) {
-                    d->wd = -1;
-                }
+                d->wd = -1;
 
                 if (!d->poll.timer_set) {
                     ngx_add_timer(&d->poll, 1);
