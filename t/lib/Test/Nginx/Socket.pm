@@ -203,7 +203,8 @@ sub gen_rand_port {
 
 sub rand_port_for {
     my ($var, $name) = @_;
-    my %used = ($ServerPort => 1, map { $_ => 1 } values %$RandPorts);
+    my %used = ($ServerPort => 1,
+                map { $_ => 1 } grep { defined } values %$RandPorts);
     return gen_rand_port(\%used)
         // bail_out("$name - Cannot find an available listening port "
                     . "number for $var.\n");
@@ -246,7 +247,14 @@ sub pid_from_file {
     return $1;
 }
 
-sub is_running { my $pid = shift; return $pid && kill 0, $pid }
+# A daemonised nginx is reparented to pid 1, which may reap it late: a
+# zombie counts as stopped, or every restart would wait for the reaper.
+sub is_running {
+    my $pid = shift;
+    return 0 unless $pid && kill 0, $pid;
+    my $stat = read_file("/proc/$pid/stat") // return 1;
+    return $stat !~ /^\d+ \(.*\) Z /s;
+}
 
 # Guard against a stale pid file naming a process that is not nginx.
 sub is_nginx {
