@@ -162,7 +162,7 @@ qr/\[(?:error|crit|alert|emerg)\]/
     }
 --- request
 GET /t
---- grep_error_log eval: qr/http request line: "[^"]+"/
+--- grep_error_log eval: qr/http request line: "GET \/t[^"]*"/
 --- grep_error_log_out
 http request line: "GET /t HTTP/1.1"
 
@@ -246,8 +246,8 @@ plain $TEST_NGINX_GREETING
 GET /t
 --- response_body
 ok
---- no_error_log
-[debug]
+--- no_error_log eval
+qr/\[debug\].*http request line/
 
 
 

@@ -566,12 +566,21 @@ sub reload_nginx {
     setup_server_root(1);
     write_user_files($block);
     write_config_file($block, $config);
+    my @old = children_of($pid);
     kill SIGUSR1, $pid;
     sleep $Sleep;
     kill SIGHUP, $pid;
     sleep $Sleep * 3;
+    # Poll /ver only once the old workers are gone, so that neither they
+    # nor the polling requests they would serve log into this block.
+    my $deadline = time + 10;
+    while (grep { is_running($_) } @old) {
+        last if time > $deadline || emerg_lines();
+        sleep $Sleep;
+    }
     my $ok = 0;
     for my $try (1 .. 200) {
+        last if emerg_lines();   # the new config was refused
         my $ver = http_get_ver();
         if (defined $ver && $ver eq $ConfigVersion) {
             return 1 if ++$ok >= 5;
@@ -580,7 +589,8 @@ sub reload_nginx {
         $ok = 0;
         sleep min(1, $Sleep * $try);
     }
-    extra_fail($block->name . " - failed to reload configuration");
+    extra_fail($block->name . " - failed to reload configuration: "
+               . join("\n", emerg_lines()));
     return 1;
 }
 
@@ -646,8 +656,8 @@ sub run_test {
 
     my $config = $block->config;
     my $must_die = $block->must_die;
-    local $UseValgrind = $must_die ? undef : $UseValgrind;
-    local $UseHup = $must_die ? undef : $UseHup;
+    local $UseValgrind = defined $must_die ? undef : $UseValgrind;
+    local $UseHup = defined $must_die ? undef : $UseHup;
 
     if (defined $config) {
         $config = expand_env_in_text($config, $name);
