@@ -1196,7 +1196,7 @@ sub valgrind_problems {
         for my $rec (@records) {
             (my $clean = $rec) =~ s/^==\d+== ?//mg;
             $clean =~ s/^\{.*?^\}\s*//msg;   # generated suppressions
-            next unless $clean =~ /^\s*(Invalid (?:read|write|free)
+            next unless $clean =~ /^\s*(Invalid\ (?:read|write|free)
                     |Mismatched\ free|Conditional\ jump
                     |Use\ of\ uninitialised|Syscall\ param
                     |Source\ and\ destination\ overlap
