@@ -110,6 +110,7 @@ our $ConfigVersion;     # answered by /ver in HUP mode
 our $NginxV;            # cached `nginx -V`
 our $InSubprocess;
 our $Started;           # we started an nginx in this process
+our $OwnerPid = $$;     # helpers may fork: only this process cleans up
 
 # --- header functions ------------------------------------------------------
 
@@ -1236,7 +1237,7 @@ sub cleanup {
 }
 
 END {
-    unless ($InSubprocess) {
+    if (!$InSubprocess && $$ == $OwnerPid) {
         local $?;   # keep the test script's exit status
         cleanup();
         stop_current_nginx()
