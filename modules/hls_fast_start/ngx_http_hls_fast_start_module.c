@@ -101,8 +101,6 @@ static ngx_int_t ngx_http_hls_fast_start_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hls_fast_start_first(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf,
     ngx_http_hls_fast_start_ctx_t *ctx);
-static ngx_int_t ngx_http_hls_fast_start_send(ngx_http_request_t *r,
-    ngx_buf_t *b);
 static ngx_int_t ngx_http_hls_fast_start_read(u_char *path, ngx_log_t *log,
     ngx_file_info_t *fi, u_char **data);
 static ngx_int_t ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
@@ -293,8 +291,10 @@ ngx_http_hls_fast_start_handler(ngx_http_request_t *r)
                        "hls fast start: answer %uz bytes",
                        (size_t) (ctx->answer->last - ctx->answer->pos));
 
-        ngx_http_finalize_request(r,
-                                  ngx_http_hls_fast_start_send(r, ctx->answer));
+        /* a trimmed playlist is for this terminal only: no-store */
+
+        ngx_http_finalize_request(r, ngx_http_live_send(r, NGX_HTTP_OK, NULL,
+                                                        ctx->answer));
         return NGX_DONE;
     }
 
@@ -466,51 +466,6 @@ ngx_http_hls_fast_start_first(ngx_http_request_t *r,
     r->write_event_handler = ngx_http_request_empty_handler;
 
     return NGX_AGAIN;
-}
-
-
-static ngx_int_t
-ngx_http_hls_fast_start_send(ngx_http_request_t *r, ngx_buf_t *b)
-{
-    ngx_int_t         rc;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *cc;
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_set_content_type(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* a trimmed playlist is for this terminal only */
-
-    cc = ngx_list_push(&r->headers_out.headers);
-    if (cc == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cc->hash = 1;
-    ngx_str_set(&cc->key, "Cache-Control");
-    ngx_str_set(&cc->value, "no-store");
-
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
-
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
 }
 
 
