@@ -247,7 +247,7 @@ GET /t
 --- response_body
 ok
 --- no_error_log eval
-qr/\[debug\].*http request line/
+qr/\[debug\].*http request line: "GET \/t /
 
 
 

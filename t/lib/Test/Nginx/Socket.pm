@@ -81,6 +81,15 @@ if ($UseValgrind && $UseHup) {
 
 srand($$ ^ time);
 
+# Let Ctrl-C, a TERM or a reader that went away (prove | head) end the
+# run through END, which stops nginx, instead of killing us outright.
+# Handlers, not IGNORE: exec'd children get their default actions back.
+for my $sig (qw(INT TERM PIPE)) {
+    next if ($SIG{$sig} // 'DEFAULT') ne 'DEFAULT';
+    $SIG{$sig} = $sig eq 'PIPE' ? sub { }
+                                : sub { exit(128 + ($sig eq 'INT' ? 2 : 15)) };
+}
+
 if ($Randomize) {
     $ServerPort = gen_rand_port({})
         or bail_out("Cannot find an available listening port number");
