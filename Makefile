@@ -2,6 +2,7 @@
 #
 #   make            build every module into build/*.so
 #   make test       install what is missing, build, lint, run t/
+#   make test-valgrind  the same suite with nginx under memcheck
 #   make run        the demo, in the foreground (Ctrl-C stops it)
 #   make fuzz       build and run a libFuzzer target per parser
 #   make bench      benchmarks beside a stock nginx baseline
@@ -26,7 +27,8 @@ PKGS_DNS   := dnsdist pdns-server pdns-backend-bind
 PKGS_FUZZ  := clang libclang-rt-14-dev
 PKGS_BENCH := wrk
 
-.PHONY: all build deps deps-test test test-env lint fuzz bench run clean
+.PHONY: all build deps deps-test test test-valgrind test-env lint fuzz bench \
+        run clean
 
 all: build
 
@@ -58,6 +60,11 @@ lint:
 
 test: deps-test build lint
 	eval "$$(util/test-env)" && prove -I t/lib -r t/
+
+# T=t/tier to run a part only
+test-valgrind: deps-test build
+	eval "$$(util/test-env)" && TEST_NGINX_USE_VALGRIND=1 \
+	    prove -I t/lib -r $(or $(T),t/)
 
 fuzz: deps-test build
 	@fuzz/run $(FUZZ_TIME)
