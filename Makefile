@@ -17,9 +17,12 @@ SOURCES    := config $(shell find modules -name '*.[ch]' 2>/dev/null)
 
 # Debian packages, by purpose; util/deps installs the missing ones only.
 PKGS_BUILD := nginx nginx-dev libnginx-mod-rtmp
-PKGS_TEST  := ffmpeg curl valgrind libtest-base-perl libtext-diff-perl \
+PKGS_TEST  := ffmpeg curl valgrind gettext-base libtest-base-perl libtext-diff-perl \
               libtest-longstring-perl liblist-moreutils-perl \
-              libhttp-message-perl liburi-perl
+              libhttp-message-perl liburi-perl libnet-dns-perl
+# The real DoH server of the httpdns tests (t/helpers/LiveCdn/DoH.pm):
+# dnsdist in front of PowerDNS; run from the test's own dir, not as services.
+PKGS_DNS   := dnsdist pdns-server pdns-backend-bind
 PKGS_FUZZ  := clang libclang-rt-14-dev
 PKGS_BENCH := wrk
 
@@ -31,7 +34,7 @@ deps:
 	@util/deps $(PKGS_BUILD)
 
 deps-test:
-	@util/deps $(PKGS_BUILD) $(PKGS_TEST) $(PKGS_FUZZ) $(PKGS_BENCH)
+	@util/deps $(PKGS_BUILD) $(PKGS_TEST) $(PKGS_DNS) $(PKGS_FUZZ) $(PKGS_BENCH)
 
 $(NGX_BUILD)/objs/Makefile: config | deps
 	rm -rf $(NGX_BUILD)

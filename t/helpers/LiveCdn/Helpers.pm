@@ -1,0 +1,263 @@
+package LiveCdn::Helpers;
+
+# Helper processes for a test file: an ffmpeg RTMP publisher, a second
+# nginx, a DNS server.  Plain Perl, so the .t files run the same under our
+# runner and the real Test::Nginx::Socket.  Everything started here lives
+# in its own process group and is killed when the test file ends.
+
+use strict;
+use warnings;
+
+use Cwd qw(getcwd);
+use File::Path qw(make_path remove_tree);
+use IO::Socket::INET;
+use POSIX qw(setsid WNOHANG);
+use Time::HiRes qw(sleep time);
+
+use Exporter 'import';
+our @EXPORT = qw(free_port start_helper stop_helper start_nginx_helper
+                 start_publisher wait_tcp_port count_frames helper_dir
+                 http_get http_request);
+
+my %helpers;        # name => pid (process group leader)
+my $owner = $$;     # only the process that started helpers stops them
+my $dir;
+my %ports;          # ports handed out by this file, never twice
+
+
+sub helper_dir {
+    return $dir if defined $dir;
+
+    my $root = $ENV{TEST_NGINX_HELPER_ROOT} || getcwd() . '/t';
+    $dir = "$root/servroot_helpers_$$";
+    remove_tree($dir);
+    make_path($dir);
+    return $dir;
+}
+
+
+sub free_port {
+    for (1 .. 100) {
+        my $port = 20000 + int(rand(30000));
+        next if $ports{$port};
+
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => $port, Proto => 'tcp',
+                                      ReuseAddr => 1, Listen => 1);
+        next unless $s;
+        close $s;
+
+        $ports{$port} = 1;
+        return $port;
+    }
+
+    die "free_port: no free port found\n";
+}
+
+
+sub wait_tcp_port {
+    my ($port, $secs) = @_;
+    my $deadline = time + ($secs // 10);
+
+    while (time < $deadline) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp');
+        if ($s) {
+            close $s;
+            return 1;
+        }
+        sleep 0.05;
+    }
+
+    return 0;
+}
+
+
+sub start_helper {
+    my ($name, %opt) = @_;
+    my @cmd = @{ $opt{cmd} };
+    my $log = helper_dir() . "/$name.log";
+
+    die "start_helper: \"$name\" already running\n" if $helpers{$name};
+
+    my $pid = fork();
+    die "fork: $!\n" unless defined $pid;
+
+    if ($pid == 0) {
+        setsid();
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $log or die "$log: $!\n";
+        open STDERR, '>&', \*STDOUT;
+
+        if (!$opt{restart}) {
+            exec @cmd or die "exec $cmd[0]: $!\n";
+        }
+
+        # restart loop: the child of this supervisor shares its group
+        $SIG{TERM} = sub { kill 'KILL', -$$; POSIX::_exit(0) };
+
+        for (;;) {
+            my $c = fork();
+            if (defined $c && $c == 0) {
+                exec @cmd or POSIX::_exit(127);
+            }
+            waitpid($c, 0) if defined $c;
+            sleep 0.5;
+        }
+    }
+
+    $helpers{$name} = $pid;
+    return $pid;
+}
+
+
+sub stop_helper {
+    my ($name) = @_;
+    my $pid = delete $helpers{$name};
+
+    return unless $pid;
+
+    kill 'TERM', -$pid;
+
+    for (1 .. 40) {
+        return if waitpid($pid, WNOHANG) == $pid;
+        sleep 0.05;
+    }
+
+    kill 'KILL', -$pid;
+    waitpid($pid, 0);
+}
+
+
+sub start_nginx_helper {
+    my ($name, %opt) = @_;
+    my $prefix = helper_dir() . "/$name";
+    my $conf = $opt{conf};
+
+    make_path("$prefix/conf", "$prefix/logs", "$prefix/html");
+
+    $conf =~ s{\$(TEST_NGINX_[_A-Z0-9]+)}{
+        defined $ENV{$1} ? $ENV{$1}
+                         : die "No environment $1 defined.\n"
+    }ge;
+
+    open my $fh, '>', "$prefix/conf/nginx.conf" or die "$prefix: $!\n";
+    print $fh $conf;
+    close $fh;
+
+    my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+
+    start_helper($name, cmd => [$nginx, '-p', "$prefix/", '-c',
+                                "$prefix/conf/nginx.conf", '-e',
+                                "$prefix/logs/error.log", '-g',
+                                'daemon off;']);
+
+    if (defined $opt{wait_port} && !wait_tcp_port($opt{wait_port}, 10)) {
+        die "nginx helper \"$name\" did not listen on $opt{wait_port}:\n"
+            . `tail -5 $prefix/logs/error.log 2>&1`;
+    }
+
+    return $helpers{$name};
+}
+
+
+sub start_publisher {
+    my ($name, %opt) = @_;
+    my $fps = $opt{fps} || 25;
+    my $gop = ($opt{gop} || 1) * $fps;
+    my $size = $opt{size} || '320x240';
+    my $ffmpeg = $ENV{TEST_NGINX_FFMPEG} || 'ffmpeg';
+
+    return start_helper($name, restart => 1, cmd => [
+        $ffmpeg, '-hide_banner', '-loglevel', 'warning', '-re',
+        '-f', 'lavfi', '-i', "testsrc=size=$size:rate=$fps",
+        '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency',
+        '-pix_fmt', 'yuv420p', '-g', $gop, '-keyint_min', $gop,
+        '-sc_threshold', '0', '-c:a', 'aac', '-b:a', '64k',
+        '-f', 'flv', $opt{url}]);
+}
+
+
+# Decode $url for up to "seconds" of media; returns the video frame count.
+sub count_frames {
+    my ($url, %opt) = @_;
+    my $secs = $opt{seconds} || 3;
+    my $timeout = $opt{timeout} || 20;
+    my $ffmpeg = $ENV{TEST_NGINX_FFMPEG} || 'ffmpeg';
+    my $frames = 0;
+
+    my $pid = open(my $fh, '-|');
+    die "fork: $!\n" unless defined $pid;
+
+    if ($pid == 0) {
+        open STDERR, '>&', \*STDOUT;
+        exec $ffmpeg, '-hide_banner', '-nostats', '-loglevel', 'error',
+             '-rw_timeout', '10000000', '-i', $url, '-t', $secs,
+             '-map', '0:v:0', '-f', 'framemd5', '-'
+            or POSIX::_exit(127);
+    }
+
+    eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm $timeout;
+        while (<$fh>) {
+            $frames++ if /^\s*0,/;
+        }
+        alarm 0;
+    };
+
+    kill 'KILL', $pid if $@;
+    close $fh;
+
+    return $frames;
+}
+
+
+# A tiny blocking HTTP/1.0 client for test code (not for modules).
+sub http_request {
+    my ($method, $port, $uri, $body, $headers) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $port, Proto => 'tcp',
+                                  Timeout => 5)
+        or return (0, {}, '');
+
+    $body //= '';
+    my $req = "$method $uri HTTP/1.0\r\nHost: localhost\r\n";
+    $req .= "$_: $headers->{$_}\r\n" for sort keys %{ $headers || {} };
+    $req .= "Content-Length: " . length($body) . "\r\n" if length $body;
+    $req .= "\r\n$body";
+    print $s $req;
+
+    local $/;
+    my $resp = <$s> // '';
+    close $s;
+
+    my ($head, $content) = split /\r\n\r\n/, $resp, 2;
+    my ($status) = ($head // '') =~ m{^HTTP/\d\.\d (\d+)};
+    my %h;
+    for (split /\r\n/, $head // '') {
+        $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+
+    return ($status // 0, \%h, $content // '');
+}
+
+
+sub http_get {
+    my ($port, $uri) = @_;
+    return http_request('GET', $port, $uri);
+}
+
+
+END {
+    local $?;   # keep the test file's exit status
+
+    if ($$ == $owner) {
+        stop_helper($_) for keys %helpers;
+        remove_tree($dir) if defined $dir && !$ENV{TEST_NGINX_NO_CLEAN};
+    }
+}
+
+
+1;
