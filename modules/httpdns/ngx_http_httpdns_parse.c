@@ -430,7 +430,7 @@ ngx_http_httpdns_add(ngx_http_httpdns_answer_t *a, u_char *addr, time_t ttl)
 /*
  * Google-style DNS JSON:
  * {"Status":0,"Answer":[{"name":..,"type":1,"TTL":60,"data":"1.2.3.4"}]}
- * CNAME records (type 5) are skipped; every A record counts.
+ * every A record counts; CNAME records (type 5) only lower the TTL.
  */
 
 ngx_int_t
@@ -438,7 +438,7 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
     ngx_http_httpdns_answer_t *a)
 {
     u_char                   addr[4];
-    int64_t                  n, status, type, ttl;
+    int64_t                  n, status, type, ttl, cname_ttl;
     ngx_str_t                key, data;
     ngx_uint_t               first, efirst, afirst;
     ngx_http_httpdns_json_t  j;
@@ -452,6 +452,7 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
     j.depth = 0;
 
     status = -1;
+    cname_ttl = -1;
 
     ngx_http_httpdns_json_ws(&j);
 
@@ -559,6 +560,12 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
 
         record_done:
 
+            /* a CNAME in the chain limits the TTL as much as an A does */
+
+            if (type == 5 && ttl >= 0 && (cname_ttl < 0 || ttl < cname_ttl)) {
+                cname_ttl = ttl;
+            }
+
             if (type == 1
                 && ngx_http_httpdns_parse_ipv4(data.data, data.len, addr)
                    == NGX_OK)
@@ -588,6 +595,12 @@ done:
     if (a->naddrs == 0) {
         a->err = "JSON answer has no address";
         return NGX_ERROR;
+    }
+
+    if (cname_ttl >= 0 && cname_ttl <= 0x7fffffff
+        && (a->ttl == -1 || (time_t) cname_ttl < a->ttl))
+    {
+        a->ttl = (time_t) cname_ttl;
     }
 
     a->err = NULL;
