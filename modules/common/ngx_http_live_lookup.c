@@ -465,7 +465,7 @@ ngx_http_live_lookup_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {
     ngx_http_live_lookup_fetch_t *f = data;
 
-    ngx_uint_t                     status;
+    ngx_uint_t                     status, too_big;
     ngx_http_live_lookup_answer_t  a;
 
     if (f->done) {
@@ -475,11 +475,35 @@ ngx_http_live_lookup_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     f->done = 1;
 
     status = r->headers_out.status;
+    too_big = 0;
+
+    /*
+     * An answer larger than subrequest_output_buffer_size makes the
+     * postpone filter fail, and ngx_http_output_filter() then marks the
+     * client connection with an error although nothing was written to
+     * it.  A real client abort finalizes with 499 or 408 instead.
+     */
+
+    if (r->connection->error
+        && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
+        && rc != NGX_HTTP_REQUEST_TIME_OUT
+        && status >= 200 && status <= 299
+        && (r->out == NULL || r->out->buf->last == r->out->buf->end))
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "live lookup: \"%V\" answer too big", &f->key);
+
+        r->connection->error = 0;
+        too_big = 1;
+    }
 
     ngx_memzero(&a, sizeof(ngx_http_live_lookup_answer_t));
     a.status = status;
 
-    if (rc != NGX_OK && rc != NGX_DONE) {
+    if (too_big) {
+        a.err = "answer bigger than subrequest_output_buffer_size";
+
+    } else if (rc != NGX_OK && rc != NGX_DONE) {
         a.err = "no answer";
 
     } else if (status < 200 || status > 299) {

@@ -27,9 +27,8 @@
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
     ngx_flag_t                  redirect;
-    ngx_str_t                   service;
-    ngx_str_t                   service_args;
     ngx_uint_t                  dialect;
+    ngx_http_complex_value_t   *service;
     ngx_http_complex_value_t   *domain;
     ngx_http_complex_value_t   *url;
     ngx_http_complex_value_t   *client;
@@ -41,6 +40,8 @@ typedef struct {
 
 typedef struct {
     ngx_http_live_lookup_t      lookup;
+    char                       *error;
+    char                       *detail;
     ngx_uint_t                  dialect;
     ngx_str_t                   domain;
     ngx_str_t                   ip;
@@ -57,8 +58,8 @@ static ngx_int_t ngx_http_httpdns_process(ngx_http_request_t *r);
 static ngx_int_t ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
     ngx_http_httpdns_loc_conf_t *hlcf, ngx_http_httpdns_ctx_t *ctx);
 static ngx_int_t ngx_http_httpdns_query(ngx_http_request_t *r,
-    ngx_http_httpdns_loc_conf_t *hlcf, ngx_http_httpdns_ctx_t *ctx,
-    ngx_uint_t family, u_char *addr, ngx_uint_t prefix, ngx_str_t *subnet);
+    ngx_http_httpdns_ctx_t *ctx, ngx_str_t *sa, ngx_uint_t family,
+    u_char *addr, ngx_uint_t prefix, ngx_str_t *subnet);
 static ngx_int_t ngx_http_httpdns_parse_answer(ngx_http_request_t *r,
     ngx_http_live_lookup_answer_t *a, void *data);
 static ngx_int_t ngx_http_httpdns_answer(ngx_http_request_t *r,
@@ -73,8 +74,6 @@ static char *ngx_http_httpdns_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_http_httpdns_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_httpdns_alloc(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_httpdns_service(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_httpdns_client_subnet(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -108,9 +107,9 @@ static ngx_command_t  ngx_http_httpdns_commands[] = {
 
     { ngx_string("httpdns_service"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_httpdns_service,
+      ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_httpdns_loc_conf_t, service),
       NULL },
 
     { ngx_string("httpdns_dialect"),
@@ -284,6 +283,11 @@ ngx_http_httpdns_process(ngx_http_request_t *r)
 
         rc = ngx_http_httpdns_init_lookup(r, hlcf, ctx);
 
+        if (rc == NGX_DECLINED) {
+            return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            ctx->error, ctx->detail);
+        }
+
         if (rc != NGX_OK) {
             return rc;
         }
@@ -317,14 +321,14 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
     u_char                   stream[NGX_HTTP_HTTPDNS_MAX_STREAM];
     size_t                   len;
     in_addr_t                inaddr;
-    ngx_str_t                arg, client, subnet;
+    ngx_str_t                arg, client, subnet, service, sargs;
     ngx_uint_t               i, family, prefix;
     ngx_http_live_lookup_t  *lk;
 
     if (ngx_http_arg(r, (u_char *) "stream", 6, &arg) != NGX_OK) {
-        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "missing_stream",
-                                        "the stream argument is required");
+        ctx->error = "missing_stream";
+        ctx->detail = "the stream argument is required";
+        return NGX_DECLINED;
     }
 
     if (ngx_http_httpdns_decode_stream(arg.data, arg.len, stream, &len)
@@ -333,10 +337,9 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "httpdns: invalid stream \"%V\"", &arg);
 
-        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "invalid_stream",
-                                        "stream must be 1-128 bytes of "
-                                        "A-Z a-z 0-9 . _ - ~");
+        ctx->error = "invalid_stream";
+        ctx->detail = "stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~";
+        return NGX_DECLINED;
     }
 
     if (ngx_http_complex_value(r, hlcf->domain, &ctx->domain) != NGX_OK) {
@@ -349,9 +352,9 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "httpdns: invalid domain \"%V\"", &ctx->domain);
 
-        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "invalid_domain",
-                                        "the domain is not a host name");
+        ctx->error = "invalid_domain";
+        ctx->detail = "the domain is not a host name";
+        return NGX_DECLINED;
     }
 
     if (ngx_http_complex_value(r, hlcf->client, &client) != NGX_OK) {
@@ -377,10 +380,9 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "httpdns: invalid client address \"%V\"", &client);
 
-        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "invalid_client",
-                                        "the client address is not an IP "
-                                        "address");
+        ctx->error = "invalid_client";
+        ctx->detail = "the client address is not an IP address";
+        return NGX_DECLINED;
     }
 
     /* keep only the subnet: it is all the service and the key get */
@@ -410,11 +412,32 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
 #endif
     }
 
-    ctx->dialect = hlcf->dialect;
+    if (ngx_http_complex_value(r, hlcf->service, &service) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (service.len == 0 || service.data[0] != '/') {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "httpdns: service URI \"%V\" does not start with /",
+                      &service);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     lk = &ctx->lookup;
+    lk->uri = service;
+    ngx_str_null(&sargs);
 
-    if (ngx_http_httpdns_query(r, hlcf, ctx, family, addr, prefix, &subnet)
+    p = ngx_strlchr(service.data, service.data + service.len, '?');
+
+    if (p) {
+        lk->uri.len = p - service.data;
+        sargs.data = p + 1;
+        sargs.len = service.data + service.len - sargs.data;
+    }
+
+    ctx->dialect = hlcf->dialect;
+
+    if (ngx_http_httpdns_query(r, ctx, &sargs, family, addr, prefix, &subnet)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -423,7 +446,7 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
     /* the key: what the answer depends on */
 
     len = ngx_http_httpdns_dialect_names[hlcf->dialect].len
-          + hlcf->service.len + ctx->domain.len + subnet.len
+          + service.len + ctx->domain.len + subnet.len
           + sizeof("|||/255") - 1;
 
     p = ngx_pnalloc(r->pool, len);
@@ -433,7 +456,7 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
 
     lk->key.data = p;
     p = ngx_sprintf(p, "%V|%V|", &ngx_http_httpdns_dialect_names[hlcf->dialect],
-                    &hlcf->service);
+                    &service);
 
     for (i = 0; i < ctx->domain.len; i++) {
         *p++ = ngx_tolower(ctx->domain.data[i]);
@@ -442,7 +465,6 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
     p = ngx_sprintf(p, "|%V/%ui", &subnet, prefix);
     lk->key.len = p - lk->key.data;
 
-    lk->uri = hlcf->service;
     lk->parse = ngx_http_httpdns_parse_answer;
     lk->data = ctx;
 
@@ -455,19 +477,18 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_httpdns_query(ngx_http_request_t *r,
-    ngx_http_httpdns_loc_conf_t *hlcf, ngx_http_httpdns_ctx_t *ctx,
-    ngx_uint_t family, u_char *addr, ngx_uint_t prefix, ngx_str_t *subnet)
+ngx_http_httpdns_query(ngx_http_request_t *r, ngx_http_httpdns_ctx_t *ctx,
+    ngx_str_t *sa, ngx_uint_t family, u_char *addr, ngx_uint_t prefix,
+    ngx_str_t *subnet)
 {
     u_char     *p;
     size_t      len;
-    ngx_str_t  *args, *sa, msg, b64;
+    ngx_str_t  *args, msg, b64;
     u_char      query[NGX_HTTP_HTTPDNS_QUERY_LEN];
 
     args = &ctx->lookup.args;
-    sa = &hlcf->service_args;
 
-    switch (hlcf->dialect) {
+    switch (ctx->dialect) {
 
     case NGX_HTTP_HTTPDNS_DOH:
         msg.data = query;
@@ -513,7 +534,7 @@ ngx_http_httpdns_query(ngx_http_request_t *r,
         *p++ = '&';
     }
 
-    switch (hlcf->dialect) {
+    switch (ctx->dialect) {
 
     case NGX_HTTP_HTTPDNS_DOH:
         p = ngx_sprintf(p, "dns=%V", &b64);
@@ -876,12 +897,11 @@ ngx_http_httpdns_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->shm_zone = NULL;
-     *     conf->service = { 0, NULL };
-     *     conf->service_args = { 0, NULL };
      */
 
     conf->redirect = NGX_CONF_UNSET;
     conf->dialect = NGX_CONF_UNSET_UINT;
+    conf->service = NGX_CONF_UNSET_PTR;
     conf->domain = NGX_CONF_UNSET_PTR;
     conf->url = NGX_CONF_UNSET_PTR;
     conf->client = NGX_CONF_UNSET_PTR;
@@ -912,10 +932,7 @@ ngx_http_httpdns_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->prefix6, prev->prefix6, 56);
     ngx_conf_merge_value(conf->fallback, prev->fallback, 1);
 
-    if (conf->service.data == NULL) {
-        conf->service = prev->service;
-        conf->service_args = prev->service_args;
-    }
+    ngx_conf_merge_ptr_value(conf->service, prev->service, NULL);
 
     if (conf->client == NULL) {
         conf->client = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
@@ -940,7 +957,7 @@ ngx_http_httpdns_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_OK;
     }
 
-    if (conf->service.data == NULL) {
+    if (conf->service == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"httpdns_alloc\" needs \"httpdns_service\"");
         return NGX_CONF_ERROR;
@@ -1108,41 +1125,6 @@ ngx_http_httpdns_alloc(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_httpdns_handler;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_httpdns_service(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_httpdns_loc_conf_t *hlcf = conf;
-
-    u_char     *p;
-    ngx_str_t  *value;
-
-    if (hlcf->service.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (value[1].len == 0 || value[1].data[0] != '/') {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid service URI \"%V\", must start with /",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    hlcf->service = value[1];
-
-    p = (u_char *) ngx_strchr(value[1].data, '?');
-
-    if (p) {
-        hlcf->service.len = p - value[1].data;
-        hlcf->service_args.data = p + 1;
-        hlcf->service_args.len = value[1].data + value[1].len - (p + 1);
-    }
 
     return NGX_CONF_OK;
 }
