@@ -17,7 +17,7 @@ SOURCES    := config $(shell find modules -name '*.[ch]' 2>/dev/null)
 
 # Debian packages, by purpose; util/deps installs the missing ones only.
 PKGS_BUILD := nginx nginx-dev libnginx-mod-rtmp
-PKGS_TEST  := ffmpeg curl valgrind gettext-base libtest-base-perl libtext-diff-perl \
+PKGS_TEST  := ffmpeg curl valgrind python3 gettext-base libtest-base-perl libtext-diff-perl \
               libtest-longstring-perl liblist-moreutils-perl \
               libhttp-message-perl liburi-perl libnet-dns-perl
 # The real DoH server of the httpdns tests (t/helpers/LiveCdn/DoH.pm):

@@ -60,8 +60,14 @@ ngx_http_live_json_escape(u_char *dst, u_char *src, size_t size)
 }
 
 
+/*
+ * Answers with the buffer as the whole body.  The answers of the suite are
+ * made for one terminal (a chosen server, a trimmed playlist), so no cache
+ * may keep them.  A NULL type takes the content type from the extension.
+ */
+
 ngx_int_t
-ngx_http_live_send_json(ngx_http_request_t *r, ngx_uint_t status,
+ngx_http_live_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
     ngx_buf_t *b)
 {
     ngx_int_t         rc;
@@ -70,6 +76,16 @@ ngx_http_live_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (type == NULL) {
+        if (ngx_http_set_content_type(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else {
+        r->headers_out.content_type = *type;
+        r->headers_out.content_type_len = type->len;
     }
 
     cc = ngx_list_push(&r->headers_out.headers);
@@ -82,8 +98,6 @@ ngx_http_live_send_json(ngx_http_request_t *r, ngx_uint_t status,
     cc->value = ngx_http_live_no_store;
 
     r->headers_out.status = status;
-    r->headers_out.content_type = ngx_http_live_json_type;
-    r->headers_out.content_type_len = ngx_http_live_json_type.len;
     r->headers_out.content_length_n = b->last - b->pos;
 
     b->last_buf = (r == r->main) ? 1 : 0;
@@ -99,6 +113,14 @@ ngx_http_live_send_json(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_live_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_buf_t *b)
+{
+    return ngx_http_live_send(r, status, &ngx_http_live_json_type, b);
 }
 
 

@@ -7,28 +7,177 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <math.h>
 #include "ngx_http_live_common.h"
+#include "ngx_http_tier_parse.h"
+
+
+#define NGX_HTTP_TIER_MAX_MEMBERS    256
+#define NGX_HTTP_TIER_ID_MAX         64
+#define NGX_HTTP_TIER_SLOTS          512
+#define NGX_HTTP_TIER_WEIGHT_MAX     1000000
+#define NGX_HTTP_TIER_LOCATION_MAX   254
+
+#define NGX_HTTP_TIER_FNV_OFFSET     0xcbf29ce484222325ULL
+#define NGX_HTTP_TIER_FNV_PRIME      0x100000001b3ULL
+
+
+/*
+ * The run-time state of a group lives in shared memory, keyed by member
+ * id rather than by position, so that it maps onto a new configuration
+ * after a reload.  Slots are never reused while a configuration may
+ * still point at them (old workers finishing a reload read by index).
+ */
+
+typedef struct {
+    u_char                       id[NGX_HTTP_TIER_ID_MAX];
+    u_char                       len;       /* 0: a free slot */
+    u_char                       down;
+} ngx_http_tier_slot_t;
+
+
+typedef struct {
+    ngx_atomic_t                 version;
+    ngx_http_tier_slot_t         slots[NGX_HTTP_TIER_SLOTS];
+} ngx_http_tier_shctx_t;
+
+
+typedef struct {
+    ngx_str_t                    id;
+    ngx_str_t                    addr;
+    ngx_str_t                    json;      /* {"id":"..","addr":".."} */
+    uint64_t                     hash;      /* fmix64(fnv1a64(id)) */
+    double                       weight;
+    ngx_uint_t                   slot;
+    unsigned                     down:1;    /* the configured state */
+} ngx_http_tier_member_t;
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_array_t                  members;   /* ngx_http_tier_member_t */
+
+    ngx_shm_zone_t              *shm_zone;
+    ngx_slab_pool_t             *shpool;
+    ngx_http_tier_shctx_t       *sh;
+
+    /* this worker's copy of the shared state */
+    ngx_atomic_uint_t            version;
+    u_char                       down[NGX_HTTP_TIER_MAX_MEMBERS];
+
+    u_char                      *file_name;
+    ngx_uint_t                   line;
+    unsigned                     defined:1;
+} ngx_http_tier_group_t;
+
+
+typedef struct {
+    ngx_array_t                  groups;    /* ngx_http_tier_group_t * */
+} ngx_http_tier_main_conf_t;
+
+
+typedef struct {
+    ngx_http_tier_group_t       *group;
+    time_t                       ttl;
+} ngx_http_tier_loc_conf_t;
+
+
+static ngx_int_t ngx_http_tier_enum_handler(ngx_http_request_t *r);
+static void ngx_http_tier_notify_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_tier_pick(ngx_http_request_t *r,
+    ngx_http_tier_args_t *args);
+static ngx_int_t ngx_http_tier_notify(ngx_http_request_t *r,
+    ngx_http_tier_args_t *args);
+static ngx_int_t ngx_http_tier_admin_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_tier_admin_list(ngx_http_request_t *r,
+    ngx_http_tier_group_t *group);
+static ngx_int_t ngx_http_tier_not_allowed(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_tier_rank(ngx_http_tier_group_t *group,
+    u_char *key, size_t len, ngx_uint_t *order, ngx_uint_t n);
+static void ngx_http_tier_sync(ngx_http_tier_group_t *group);
+static uint64_t ngx_http_tier_fnv1a64(u_char *p, size_t len);
+static uint64_t ngx_http_tier_fmix64(uint64_t x);
+static ngx_int_t ngx_http_tier_valid_id(ngx_str_t *id);
+
+static ngx_int_t ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_http_tier_slot_t *ngx_http_tier_find_slot(
+    ngx_http_tier_shctx_t *sh, ngx_str_t *id);
+static ngx_http_tier_member_t *ngx_http_tier_find_member(
+    ngx_http_tier_group_t *group, u_char *id, size_t len);
+
+static void *ngx_http_tier_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_tier_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_tier_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_tier_member(ngx_conf_t *cf, ngx_command_t *dummy,
+    void *conf);
+static char *ngx_http_tier_enum(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_tier_admin(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_tier_set_handler(ngx_conf_t *cf,
+    ngx_http_tier_loc_conf_t *tlcf, ngx_http_handler_pt handler);
+static ngx_http_tier_group_t *ngx_http_tier_get_group(ngx_conf_t *cf,
+    ngx_str_t *name);
+static ngx_int_t ngx_http_tier_postconfiguration(ngx_conf_t *cf);
+
+
+static ngx_command_t  ngx_http_tier_commands[] = {
+
+    { ngx_string("tier_group"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
+      ngx_http_tier_group_block,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("tier_enum"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_tier_enum,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("tier_admin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_tier_admin,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("tier_enum_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_tier_loc_conf_t, ttl),
+      NULL },
+
+      ngx_null_command
+};
 
 
 static ngx_http_module_t  ngx_http_tier_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_tier_postconfiguration,       /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_tier_create_main_conf,        /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_http_tier_create_loc_conf,         /* create location configuration */
+    ngx_http_tier_merge_loc_conf           /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_http_tier_module = {
     NGX_MODULE_V1,
     &ngx_http_tier_module_ctx,             /* module context */
-    NULL,                                  /* module directives */
+    ngx_http_tier_commands,                /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -39,3 +188,1258 @@ ngx_module_t  ngx_http_tier_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_str_t  ngx_http_tier_relay_flashver = ngx_string("ngx-local-relay");
+
+
+static ngx_int_t
+ngx_http_tier_enum_handler(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_http_tier_args_t  args;
+
+    if (r->method == NGX_HTTP_POST) {
+
+        /* an nginx-rtmp notify call: the form is in the body */
+
+        r->request_body_in_single_buf = 1;
+
+        rc = ngx_http_read_client_request_body(r, ngx_http_tier_notify_body);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_tier_not_allowed(r);
+    }
+
+    ngx_memzero(&args, sizeof(ngx_http_tier_args_t));
+
+    ngx_http_tier_parse_args(r->args.data, r->args.len, &args);
+
+    /* "notify_method get" sends the notify form as the query string */
+
+    if (args.key.data == NULL && args.call.data != NULL) {
+        return ngx_http_tier_notify(r, &args);
+    }
+
+    return ngx_http_tier_pick(r, &args);
+}
+
+
+static void
+ngx_http_tier_notify_body(ngx_http_request_t *r)
+{
+    u_char                *p;
+    size_t                 len;
+    ngx_buf_t             *b;
+    ngx_chain_t           *cl;
+    ngx_http_request_body_t  *rb;
+    ngx_http_tier_args_t   args;
+
+    rb = r->request_body;
+
+    if (rb == NULL || rb->temp_file) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier notify: body in a temporary file");
+
+        ngx_http_finalize_request(r,
+            ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                     "body_too_large",
+                                     "the form exceeds "
+                                     "client_body_buffer_size"));
+        return;
+    }
+
+    len = 0;
+
+    for (cl = rb->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            ngx_http_finalize_request(r,
+                ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "body_too_large",
+                                         "the form exceeds "
+                                         "client_body_buffer_size"));
+            return;
+        }
+
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    if (rb->bufs && rb->bufs->next == NULL) {
+        p = rb->bufs->buf->pos;
+
+    } else {
+        p = ngx_pnalloc(r->pool, len + 1);
+        if (p == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        len = 0;
+
+        for (cl = rb->bufs; cl; cl = cl->next) {
+            b = cl->buf;
+            ngx_memcpy(p + len, b->pos, b->last - b->pos);
+            len += b->last - b->pos;
+        }
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "tier notify: form of %uz bytes", len);
+
+    ngx_memzero(&args, sizeof(ngx_http_tier_args_t));
+
+    ngx_http_tier_parse_args(p, len, &args);
+
+    ngx_http_finalize_request(r, ngx_http_tier_notify(r, &args));
+}
+
+
+static ngx_int_t
+ngx_http_tier_pick(ngx_http_request_t *r, ngx_http_tier_args_t *args)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_int_t                  klen, n;
+    ngx_buf_t                 *b;
+    ngx_uint_t                 i, count;
+    ngx_http_tier_group_t     *group;
+    ngx_http_tier_member_t    *m;
+    ngx_http_tier_loc_conf_t  *tlcf;
+    ngx_uint_t                 order[NGX_HTTP_TIER_MAX_MEMBERS];
+    u_char                     key[NGX_HTTP_TIER_KEY_MAX];
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
+    group = tlcf->group;
+
+    if (args->key.data == NULL) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier pick: no key");
+
+        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_key",
+                                        "the \"key\" argument is required");
+    }
+
+    klen = ngx_http_tier_unescape(key, NGX_HTTP_TIER_KEY_MAX, &args->key);
+
+    if (klen == NGX_DECLINED) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier pick: key too long");
+
+        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "key_too_long",
+                                        "the key exceeds 256 bytes");
+    }
+
+    if (klen == NGX_ERROR
+        || ngx_http_tier_valid_key(key, klen) != NGX_OK)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier pick: invalid key \"%V\"", &args->key);
+
+        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_key",
+                                        "the key must be 1 to 256 bytes of "
+                                        "printable ASCII without space, "
+                                        "quote or backslash");
+    }
+
+    n = group->members.nelts;
+
+    if (args->n.data) {
+        n = ngx_http_tier_parse_n(args->n.data, args->n.len);
+
+        if (n < 1 || n > (ngx_int_t) group->members.nelts) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "tier pick: invalid n \"%V\"", &args->n);
+
+            return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_n",
+                                            "\"n\" must be a number from 1 "
+                                            "to the number of members");
+        }
+    }
+
+    count = ngx_http_tier_rank(group, key, klen, order, n);
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "tier pick: group \"%V\" key \"%*s\" servers:%ui",
+                   &group->name, (size_t) klen, key, count);
+
+    if (count == 0) {
+        return ngx_http_live_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "no_member_up",
+                                        "no member of the group is up");
+    }
+
+    m = group->members.elts;
+
+    len = sizeof("{\"group\":\"\",\"key\":\"\",\"version\":,\"ttl\":,"
+                 "\"servers\":[]}\n") - 1
+          + group->name.len + klen + NGX_ATOMIC_T_LEN + NGX_TIME_T_LEN
+          + count - 1;
+
+    for (i = 0; i < count; i++) {
+        len += m[order[i]].json.len;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(b->last, "{\"group\":\"", sizeof("{\"group\":\"") - 1);
+    p = ngx_cpymem(p, group->name.data, group->name.len);
+    p = ngx_cpymem(p, "\",\"key\":\"", sizeof("\",\"key\":\"") - 1);
+    p = ngx_cpymem(p, key, klen);
+    p = ngx_sprintf(p, "\",\"version\":%uA,\"ttl\":%T,\"servers\":[",
+                    group->version, tlcf->ttl);
+
+    for (i = 0; i < count; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, m[order[i]].json.data, m[order[i]].json.len);
+    }
+
+    *p++ = ']';
+    *p++ = '}';
+    *p++ = LF;
+
+    b->last = p;
+
+    return ngx_http_live_send_json(r, NGX_HTTP_OK, b);
+}
+
+
+static ngx_int_t
+ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_int_t                  alen, nlen, flen;
+    ngx_uint_t                 best;
+    ngx_table_elt_t           *h;
+    ngx_http_tier_group_t     *group;
+    ngx_http_tier_member_t    *m;
+    ngx_http_tier_loc_conf_t  *tlcf;
+    u_char                     key[NGX_HTTP_TIER_KEY_MAX];
+    u_char                     flashver[32];
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
+    group = tlcf->group;
+
+    if (args->app.data == NULL || args->name.data == NULL) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier notify: no app or name");
+
+        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_form",
+                                        "a notify form needs \"app\" "
+                                        "and \"name\"");
+    }
+
+    if (args->flashver.data) {
+        flen = ngx_http_tier_unescape(flashver, sizeof(flashver),
+                                      &args->flashver);
+
+        if (flen == (ngx_int_t) ngx_http_tier_relay_flashver.len
+            && ngx_strncmp(flashver, ngx_http_tier_relay_flashver.data,
+                           flen)
+               == 0)
+        {
+            /* a relay of nginx-rtmp itself: let it through, never loop */
+
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "tier notify: relay session, 200");
+
+            if (ngx_http_discard_request_body(r) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            r->headers_out.status = NGX_HTTP_OK;
+            r->headers_out.content_length_n = 0;
+            r->header_only = 1;
+
+            return ngx_http_send_header(r);
+        }
+    }
+
+    alen = ngx_http_tier_unescape(key, NGX_HTTP_TIER_KEY_MAX - 1,
+                                  &args->app);
+
+    nlen = NGX_ERROR;
+
+    if (alen >= 0) {
+        key[alen] = '/';
+        nlen = ngx_http_tier_unescape(key + alen + 1,
+                                      NGX_HTTP_TIER_KEY_MAX - alen - 1,
+                                      &args->name);
+    }
+
+    if (alen == NGX_DECLINED || nlen == NGX_DECLINED) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier notify: key too long");
+
+        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "key_too_long",
+                                        "app/name exceeds 256 bytes");
+    }
+
+    len = alen + 1 + nlen;
+
+    if (alen <= 0 || nlen <= 0
+        || ngx_http_tier_valid_key(key, len) != NGX_OK)
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier notify: invalid app or name");
+
+        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_key",
+                                        "app and name must be printable "
+                                        "ASCII without space, quote or "
+                                        "backslash");
+    }
+
+    if (ngx_http_tier_rank(group, key, len, &best, 1) == 0) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier notify: \"%*s\" no member up", len, key);
+
+        return ngx_http_live_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "no_member_up",
+                                        "no member of the group is up");
+    }
+
+    m = group->members.elts;
+    m = &m[best];
+
+    /* nginx-rtmp copies at most 254 bytes of Location */
+
+    if (sizeof("rtmp:///") - 1 + m->addr.len + len
+        > NGX_HTTP_TIER_LOCATION_MAX)
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier notify: location too long");
+
+        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "key_too_long",
+                                        "the Location would exceed the 254 "
+                                        "bytes nginx-rtmp accepts");
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("rtmp:///") - 1 + m->addr.len + len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Location");
+    h->value.data = p;
+
+    p = ngx_cpymem(p, "rtmp://", sizeof("rtmp://") - 1);
+    p = ngx_cpymem(p, m->addr.data, m->addr.len);
+    *p++ = '/';
+    p = ngx_cpymem(p, key, len);
+
+    h->value.len = p - h->value.data;
+
+    ngx_http_clear_location(r);
+    r->headers_out.location = h;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "tier notify: \"%V\" -> %V", &m->id, &h->value);
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+
+static ngx_int_t
+ngx_http_tier_admin_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  len;
+    ngx_uint_t                 down;
+    ngx_http_tier_slot_t      *slot;
+    ngx_http_tier_args_t       args;
+    ngx_http_tier_group_t     *group;
+    ngx_http_tier_member_t    *m;
+    ngx_http_tier_loc_conf_t  *tlcf;
+    u_char                     id[NGX_HTTP_TIER_ID_MAX];
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
+    group = tlcf->group;
+
+    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        return ngx_http_tier_admin_list(r, group);
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_tier_not_allowed(r);
+    }
+
+    ngx_memzero(&args, sizeof(ngx_http_tier_args_t));
+
+    ngx_http_tier_parse_args(r->args.data, r->args.len, &args);
+
+    if (args.id.data == NULL) {
+        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_id",
+                                        "the \"id\" argument is required");
+    }
+
+    len = ngx_http_tier_unescape(id, NGX_HTTP_TIER_ID_MAX, &args.id);
+
+    m = (len >= 0) ? ngx_http_tier_find_member(group, id, len) : NULL;
+
+    if (m == NULL) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier admin: unknown id \"%V\"", &args.id);
+
+        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "unknown_id",
+                                        "no member of the group has "
+                                        "this id");
+    }
+
+    if (args.state.len == 2 && ngx_strncmp(args.state.data, "up", 2) == 0) {
+        down = 0;
+
+    } else if (args.state.len == 4
+               && ngx_strncmp(args.state.data, "down", 4) == 0)
+    {
+        down = 1;
+
+    } else {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "tier admin: invalid state \"%V\"", &args.state);
+
+        return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_state",
+                                        "\"state\" must be \"up\" or "
+                                        "\"down\"");
+    }
+
+    ngx_shmtx_lock(&group->shpool->mutex);
+
+    slot = &group->sh->slots[m->slot];
+
+    if (slot->down != down) {
+        slot->down = (u_char) down;
+
+        /* publish the state before the version readers compare */
+
+        ngx_memory_barrier();
+        group->sh->version++;
+    }
+
+    ngx_shmtx_unlock(&group->shpool->mutex);
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "tier group \"%V\": member \"%V\" set %s",
+                  &group->name, &m->id, down ? "down" : "up");
+
+    return ngx_http_tier_admin_list(r, group);
+}
+
+
+static ngx_int_t
+ngx_http_tier_admin_list(ngx_http_request_t *r, ngx_http_tier_group_t *group)
+{
+    u_char                  *p;
+    size_t                   len;
+    ngx_buf_t               *b;
+    ngx_uint_t               i;
+    ngx_http_tier_member_t  *m;
+
+    ngx_http_tier_sync(group);
+
+    m = group->members.elts;
+
+    len = sizeof("{\"group\":\"\",\"version\":,\"members\":[]}\n") - 1
+          + group->name.len + NGX_ATOMIC_T_LEN;
+
+    for (i = 0; i < group->members.nelts; i++) {
+        len += sizeof(",{\"id\":\"\",\"addr\":\"\",\"weight\":,"
+                      "\"state\":\"down\"}") - 1
+               + m[i].id.len + m[i].addr.len + NGX_INT_T_LEN;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(b->last, "{\"group\":\"%V\",\"version\":%uA,\"members\":[",
+                    &group->name, group->version);
+
+    for (i = 0; i < group->members.nelts; i++) {
+        p = ngx_sprintf(p, "%s{\"id\":\"%V\",\"addr\":\"%V\",\"weight\":%ui,"
+                        "\"state\":\"%s\"}",
+                        i ? "," : "", &m[i].id, &m[i].addr,
+                        (ngx_uint_t) m[i].weight,
+                        group->down[i] ? "down" : "up");
+    }
+
+    p = ngx_cpymem(p, "]}\n", sizeof("]}\n") - 1);
+
+    b->last = p;
+
+    return ngx_http_live_send_json(r, NGX_HTTP_OK, b);
+}
+
+
+static ngx_int_t
+ngx_http_tier_not_allowed(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Allow");
+    ngx_str_set(&h->value, "GET, HEAD, POST");
+
+    return ngx_http_live_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                    "method_not_allowed",
+                                    "use GET, HEAD or POST");
+}
+
+
+/*
+ * Weighted rendezvous hashing, as README.md specifies it:
+ *
+ *     k = fnv1a64(key), h_i = fmix64(k ^ fmix64(fnv1a64(id_i))),
+ *     u_i = ((h_i >> 12) + 0.5) / 2^52, score_i = -weight_i / ln(u_i),
+ *
+ * best score first, equal scores by id.  Down members are skipped; the
+ * scores of the others do not depend on them, so nothing else moves.
+ * Fills order[] with at most n member indexes, returns their number.
+ */
+
+static ngx_uint_t
+ngx_http_tier_rank(ngx_http_tier_group_t *group, u_char *key, size_t len,
+    ngx_uint_t *order, ngx_uint_t n)
+{
+    double                   s, u;
+    uint64_t                 k, h;
+    ngx_int_t                j;
+    ngx_uint_t               i, count, o;
+    ngx_http_tier_member_t  *m;
+    double                   score[NGX_HTTP_TIER_MAX_MEMBERS];
+
+    ngx_http_tier_sync(group);
+
+    k = ngx_http_tier_fnv1a64(key, len);
+    m = group->members.elts;
+    count = 0;
+
+    for (i = 0; i < group->members.nelts; i++) {
+
+        if (group->down[i]) {
+            continue;
+        }
+
+        h = ngx_http_tier_fmix64(k ^ m[i].hash);
+        /* 52 bits and a half: exact in a double, strictly inside (0, 1) */
+        u = ((double) (h >> 12) + 0.5) / 4503599627370496.0;
+        s = -m[i].weight / log(u);
+
+        /* insertion into the n best so far */
+
+        for (j = (ngx_int_t) ngx_min(count, n) - 1; j >= 0; j--) {
+            o = order[j];
+
+            if (score[j] > s
+                || (score[j] == s
+                    && ngx_memn2cmp(m[o].id.data, m[i].id.data,
+                                    m[o].id.len, m[i].id.len)
+                       < 0))
+            {
+                break;
+            }
+
+            if ((ngx_uint_t) j + 1 < n) {
+                order[j + 1] = o;
+                score[j + 1] = score[j];
+            }
+        }
+
+        if ((ngx_uint_t) (j + 1) < n) {
+            order[j + 1] = i;
+            score[j + 1] = s;
+        }
+
+        if (count < n) {
+            count++;
+        }
+    }
+
+    return count;
+}
+
+
+static void
+ngx_http_tier_sync(ngx_http_tier_group_t *group)
+{
+    ngx_uint_t               i;
+    ngx_http_tier_member_t  *m;
+
+    /*
+     * The version is bumped after every change, under the lock: while it
+     * matches this worker's copy, the copy is current and no lock is
+     * taken at all.
+     */
+
+    if (group->version == group->sh->version) {
+        return;
+    }
+
+    m = group->members.elts;
+
+    ngx_shmtx_lock(&group->shpool->mutex);
+
+    for (i = 0; i < group->members.nelts; i++) {
+        group->down[i] = group->sh->slots[m[i].slot].down;
+    }
+
+    group->version = group->sh->version;
+
+    ngx_shmtx_unlock(&group->shpool->mutex);
+}
+
+
+static uint64_t
+ngx_http_tier_fnv1a64(u_char *p, size_t len)
+{
+    uint64_t  h;
+
+    h = NGX_HTTP_TIER_FNV_OFFSET;
+
+    while (len--) {
+        h ^= *p++;
+        h *= NGX_HTTP_TIER_FNV_PRIME;
+    }
+
+    return h;
+}
+
+
+static uint64_t
+ngx_http_tier_fmix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+
+    return x;
+}
+
+
+/* group names and member ids: 1 to 64 bytes of A-Z a-z 0-9 . _ - : ~ */
+
+static ngx_int_t
+ngx_http_tier_valid_id(ngx_str_t *id)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (id->len == 0 || id->len > NGX_HTTP_TIER_ID_MAX) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < id->len; i++) {
+        c = id->data[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9')
+            || c == '.' || c == '_' || c == '-' || c == ':' || c == '~')
+        {
+            continue;
+        }
+
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_tier_group_t  *ogroup = data;
+
+    ngx_uint_t               i, j, changed;
+    ngx_slab_pool_t         *shpool;
+    ngx_http_tier_slot_t    *slot;
+    ngx_http_tier_group_t   *group;
+    ngx_http_tier_member_t  *m, *om;
+
+    group = shm_zone->data;
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    group->shpool = shpool;
+    changed = 0;
+
+    if (ogroup) {
+        group->sh = ogroup->sh;
+
+    } else if (shm_zone->shm.exists) {
+        group->sh = shpool->data;
+
+    } else {
+        group->sh = ngx_slab_alloc(shpool, sizeof(ngx_http_tier_shctx_t));
+        if (group->sh == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(group->sh, sizeof(ngx_http_tier_shctx_t));
+
+        shpool->data = group->sh;
+
+        shpool->log_ctx = ngx_slab_alloc(shpool,
+                                         sizeof(" in tier_group \"\"")
+                                         + shm_zone->shm.name.len);
+        if (shpool->log_ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(shpool->log_ctx, " in tier_group \"%V\"%Z",
+                    &shm_zone->shm.name);
+
+        changed = 1;
+    }
+
+    /*
+     * Map the configured members onto slots by id.  A member keeps its
+     * run-time state over a reload unless its configured state changed
+     * (the operator's latest word wins); a new member takes its
+     * configured state.  The master does this before workers start,
+     * while old workers may still read: hence the lock.
+     */
+
+    m = group->members.elts;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < group->members.nelts; i++) {
+
+        om = NULL;
+
+        if (ogroup) {
+            om = ngx_http_tier_find_member(ogroup, m[i].id.data,
+                                           m[i].id.len);
+        }
+
+        slot = ngx_http_tier_find_slot(group->sh, &m[i].id);
+
+        if (slot == NULL) {
+
+            for (j = 0; j < NGX_HTTP_TIER_SLOTS; j++) {
+                if (group->sh->slots[j].len == 0) {
+                    break;
+                }
+            }
+
+            if (j == NGX_HTTP_TIER_SLOTS) {
+
+                /* reclaim the slots of members gone from this config */
+
+                for (j = 0; j < NGX_HTTP_TIER_SLOTS; j++) {
+                    slot = &group->sh->slots[j];
+
+                    if (ngx_http_tier_find_member(group, slot->id,
+                                                  slot->len)
+                        == NULL)
+                    {
+                        slot->len = 0;
+                    }
+                }
+
+                for (j = 0; j < NGX_HTTP_TIER_SLOTS; j++) {
+                    if (group->sh->slots[j].len == 0) {
+                        break;
+                    }
+                }
+            }
+
+            slot = &group->sh->slots[j];
+            ngx_memcpy(slot->id, m[i].id.data, m[i].id.len);
+            slot->len = (u_char) m[i].id.len;
+            slot->down = (u_char) m[i].down;
+            changed = 1;
+
+        } else if (om == NULL || om->down != m[i].down) {
+
+            if (slot->down != m[i].down) {
+                slot->down = (u_char) m[i].down;
+                changed = 1;
+            }
+        }
+
+        if (om == NULL
+            || om->weight != m[i].weight
+            || om->addr.len != m[i].addr.len
+            || ngx_strncmp(om->addr.data, m[i].addr.data, m[i].addr.len)
+               != 0)
+        {
+            changed = 1;
+        }
+
+        m[i].slot = slot - group->sh->slots;
+    }
+
+    if (ogroup && ogroup->members.nelts != group->members.nelts) {
+        changed = 1;
+    }
+
+    if (changed) {
+        ngx_memory_barrier();
+        group->sh->version++;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+static ngx_http_tier_slot_t *
+ngx_http_tier_find_slot(ngx_http_tier_shctx_t *sh, ngx_str_t *id)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_TIER_SLOTS; i++) {
+        if (sh->slots[i].len == id->len
+            && ngx_memcmp(sh->slots[i].id, id->data, id->len) == 0)
+        {
+            return &sh->slots[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_http_tier_member_t *
+ngx_http_tier_find_member(ngx_http_tier_group_t *group, u_char *id,
+    size_t len)
+{
+    ngx_uint_t               i;
+    ngx_http_tier_member_t  *m;
+
+    m = group->members.elts;
+
+    for (i = 0; i < group->members.nelts; i++) {
+        if (m[i].id.len == len && ngx_memcmp(m[i].id.data, id, len) == 0) {
+            return &m[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static void *
+ngx_http_tier_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_tier_main_conf_t  *tmcf;
+
+    tmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_tier_main_conf_t));
+    if (tmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&tmcf->groups, cf->pool, 4,
+                       sizeof(ngx_http_tier_group_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return tmcf;
+}
+
+
+static void *
+ngx_http_tier_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_tier_loc_conf_t  *tlcf;
+
+    tlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_tier_loc_conf_t));
+    if (tlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     tlcf->group = NULL;
+     */
+
+    tlcf->ttl = NGX_CONF_UNSET;
+
+    return tlcf;
+}
+
+
+static char *
+ngx_http_tier_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_tier_loc_conf_t  *prev = parent;
+    ngx_http_tier_loc_conf_t  *conf = child;
+
+    ngx_conf_merge_sec_value(conf->ttl, prev->ttl, 30);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                   *rv;
+    ngx_str_t              *value, name;
+    ngx_conf_t              save;
+    ngx_shm_zone_t         *shm_zone;
+    ngx_http_tier_group_t  *group;
+
+    value = cf->args->elts;
+
+    if (ngx_http_tier_valid_id(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid tier_group name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    group = ngx_http_tier_get_group(cf, &value[1]);
+    if (group == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (group->defined) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate tier_group \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    group->defined = 1;
+
+    if (ngx_array_init(&group->members, cf->pool, 4,
+                       sizeof(ngx_http_tier_member_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    save = *cf;
+    cf->handler = ngx_http_tier_member;
+    cf->handler_conf = (char *) group;
+
+    rv = ngx_conf_parse(cf, NULL);
+
+    /* cf->args now holds the last member's words: use group->name */
+
+    *cf = save;
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (group->members.nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no members in tier_group \"%V\"", &group->name);
+        return NGX_CONF_ERROR;
+    }
+
+    /* a fixed size, so that the zone and its state survive reloads */
+
+    name.len = sizeof("tier_") - 1 + group->name.len;
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(name.data, "tier_%V", &group->name);
+
+    shm_zone = ngx_shared_memory_add(cf, &name,
+                                     ngx_align(sizeof(ngx_http_tier_shctx_t),
+                                               ngx_pagesize)
+                                     + 8 * ngx_pagesize,
+                                     &ngx_http_tier_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "shared memory zone \"%V\" is already used",
+                           &name);
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone->init = ngx_http_tier_init_zone;
+    shm_zone->data = group;
+
+    group->shm_zone = shm_zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_tier_member(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
+{
+    ngx_http_tier_group_t  *group = (ngx_http_tier_group_t *) conf;
+
+    u_char                  *p;
+    ngx_int_t                weight;
+    ngx_str_t               *value;
+    ngx_url_t                u;
+    ngx_uint_t               i;
+    ngx_http_tier_member_t  *m;
+
+    value = cf->args->elts;
+
+    if (value[0].len != sizeof("member") - 1
+        || ngx_strncmp(value[0].data, "member", sizeof("member") - 1) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown directive \"%V\" in tier_group",
+                           &value[0]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts < 3 || cf->args->nelts > 5) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of arguments in \"member\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_tier_valid_id(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid member id \"%V\", "
+                           "use 1 to 64 of A-Z a-z 0-9 . _ - : ~",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_tier_find_member(group, value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate member id \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (group->members.nelts == NGX_HTTP_TIER_MAX_MEMBERS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many members in tier_group, at most %d",
+                           NGX_HTTP_TIER_MAX_MEMBERS);
+        return NGX_CONF_ERROR;
+    }
+
+    /* nginx-rtmp follows IP literals only, and needs the port */
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url = value[2];
+    u.no_resolve = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK
+        || u.naddrs != 1 || u.no_port || u.uri.len || u.port == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid member address \"%V\", "
+                           "an IP address and a port are required",
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    m = ngx_array_push(&group->members);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(m, sizeof(ngx_http_tier_member_t));
+
+    m->id = value[1];
+    m->addr = u.addrs[0].name;
+    m->hash = ngx_http_tier_fmix64(ngx_http_tier_fnv1a64(m->id.data,
+                                                         m->id.len));
+    weight = 100;
+
+    for (i = 3; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "weight=", 7) == 0) {
+
+            weight = ngx_atoi(&value[i].data[7], value[i].len - 7);
+
+            if (weight < 1 || weight > NGX_HTTP_TIER_WEIGHT_MAX) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid weight \"%V\", "
+                                   "use 1 to %d", &value[i],
+                                   NGX_HTTP_TIER_WEIGHT_MAX);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "down") == 0) {
+            m->down = 1;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    m->weight = (double) weight;
+
+    /* the answer's per-member JSON, made once */
+
+    m->json.len = sizeof("{\"id\":\"\",\"addr\":\"\"}") - 1
+                  + m->id.len + m->addr.len;
+
+    p = ngx_pnalloc(cf->pool, m->json.len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    m->json.data = p;
+
+    ngx_sprintf(p, "{\"id\":\"%V\",\"addr\":\"%V\"}", &m->id, &m->addr);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_tier_enum(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_http_tier_set_handler(cf, conf, ngx_http_tier_enum_handler);
+}
+
+
+static char *
+ngx_http_tier_admin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    return ngx_http_tier_set_handler(cf, conf, ngx_http_tier_admin_handler);
+}
+
+
+static char *
+ngx_http_tier_set_handler(ngx_conf_t *cf, ngx_http_tier_loc_conf_t *tlcf,
+    ngx_http_handler_pt handler)
+{
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (tlcf->group) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    tlcf->group = ngx_http_tier_get_group(cf, &value[1]);
+    if (tlcf->group == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* groups may be used before they are defined, as upstreams can */
+
+static ngx_http_tier_group_t *
+ngx_http_tier_get_group(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_uint_t                  i;
+    ngx_http_tier_group_t     **gp, *group;
+    ngx_http_tier_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_tier_module);
+
+    gp = tmcf->groups.elts;
+
+    for (i = 0; i < tmcf->groups.nelts; i++) {
+        if (gp[i]->name.len == name->len
+            && ngx_strncmp(gp[i]->name.data, name->data, name->len) == 0)
+        {
+            return gp[i];
+        }
+    }
+
+    group = ngx_pcalloc(cf->pool, sizeof(ngx_http_tier_group_t));
+    if (group == NULL) {
+        return NULL;
+    }
+
+    group->name = *name;
+    group->file_name = cf->conf_file->file.name.data;
+    group->line = cf->conf_file->line;
+
+    gp = ngx_array_push(&tmcf->groups);
+    if (gp == NULL) {
+        return NULL;
+    }
+
+    *gp = group;
+
+    return group;
+}
+
+
+static ngx_int_t
+ngx_http_tier_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_uint_t                  i;
+    ngx_http_tier_group_t     **gp;
+    ngx_http_tier_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_tier_module);
+
+    gp = tmcf->groups.elts;
+
+    for (i = 0; i < tmcf->groups.nelts; i++) {
+        if (!gp[i]->defined) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "unknown tier_group \"%V\" in %s:%ui",
+                          &gp[i]->name, gp[i]->file_name, gp[i]->line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}

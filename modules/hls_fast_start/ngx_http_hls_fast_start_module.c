@@ -1,0 +1,1596 @@
+
+/*
+ * Copyright (C) nginx-live-cdn authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_md5.h>
+#include "ngx_http_live_common.h"
+#include "ngx_http_hls_fast_start_playlist.h"
+
+#if (NGX_LINUX)
+#include <sys/inotify.h>
+#endif
+
+
+/* stat poll period of a directory that inotify cannot watch */
+#define NGX_HTTP_HLS_FAST_START_POLL  40
+
+
+#define NGX_HTTP_HLS_FAST_START_NONE     0
+#define NGX_HTTP_HLS_FAST_START_FIRST    1
+#define NGX_HTTP_HLS_FAST_START_HELD     2
+#define NGX_HTTP_HLS_FAST_START_TIMEOUT  3
+#define NGX_HTTP_HLS_FAST_START_PASS     4
+
+
+typedef struct {
+    ngx_rbtree_t                     rbtree;
+    ngx_rbtree_node_t                sentinel;
+    ngx_queue_t                      queue;
+} ngx_http_hls_fast_start_shctx_t;
+
+
+typedef struct {
+    ngx_http_hls_fast_start_shctx_t *sh;
+    ngx_slab_pool_t                 *shpool;
+} ngx_http_hls_fast_start_zone_t;
+
+
+/* a terminal seen on a playlist: md5 of the key and the URI */
+typedef struct {
+    ngx_rbtree_node_t                node;
+    ngx_queue_t                      queue;
+    ngx_msec_t                       expire;
+    u_char                           md5[16];
+} ngx_http_hls_fast_start_node_t;
+
+
+/* per worker: the directories with held requests */
+typedef struct {
+    ngx_queue_t                      dirs;
+    ngx_connection_t                *inotify;
+    ngx_uint_t                       inotify_failed;
+} ngx_http_hls_fast_start_main_conf_t;
+
+
+typedef struct {
+    ngx_shm_zone_t                  *shm_zone;
+    ngx_uint_t                       fragments;
+    ngx_msec_t                       wait;
+    ngx_msec_t                       session;
+    ngx_http_complex_value_t        *key;
+} ngx_http_hls_fast_start_loc_conf_t;
+
+
+typedef struct {
+    ngx_queue_t                      queue;
+    ngx_queue_t                      waiters;
+    ngx_event_t                      poll;
+    ngx_http_hls_fast_start_main_conf_t  *mcf;
+    int                              wd;
+    ngx_uint_t                       busy;
+    size_t                           len;
+    u_char                           path[1];
+} ngx_http_hls_fast_start_dir_t;
+
+
+typedef struct {
+    ngx_http_request_t              *request;
+    ngx_queue_t                      queue;
+    ngx_http_hls_fast_start_dir_t   *dir;
+    ngx_str_t                        path;
+    ngx_str_t                        name;
+    ngx_event_t                      timer;
+    ngx_buf_t                       *answer;
+    ngx_uint_t                       state;
+    ngx_uint_t                       fragments;
+    ngx_file_uniq_t                  uniq;
+    time_t                           mtime;
+    off_t                            size;
+    u_char                           md5[16];
+    unsigned                         exists:1;
+    unsigned                         waiting:1;
+} ngx_http_hls_fast_start_ctx_t;
+
+
+static ngx_int_t ngx_http_hls_fast_start_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_hls_fast_start_first(ngx_http_request_t *r,
+    ngx_http_hls_fast_start_loc_conf_t *lcf,
+    ngx_http_hls_fast_start_ctx_t *ctx);
+static ngx_int_t ngx_http_hls_fast_start_read(u_char *path, ngx_log_t *log,
+    ngx_file_info_t *fi, u_char **data);
+static ngx_int_t ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
+    ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5);
+static void ngx_http_hls_fast_start_expire(
+    ngx_http_hls_fast_start_zone_t *zone, ngx_uint_t n, ngx_uint_t force);
+static void ngx_http_hls_fast_start_rbtree_insert_value(
+    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel);
+static ngx_http_hls_fast_start_dir_t *ngx_http_hls_fast_start_dir(
+    ngx_http_request_t *r, ngx_http_hls_fast_start_main_conf_t *mcf,
+    u_char *path, size_t len);
+static void ngx_http_hls_fast_start_watch(ngx_http_hls_fast_start_dir_t *d,
+    ngx_log_t *log);
+static void ngx_http_hls_fast_start_dir_done(
+    ngx_http_hls_fast_start_dir_t *d);
+static void ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
+    u_char *name, size_t len);
+static void ngx_http_hls_fast_start_release(
+    ngx_http_hls_fast_start_ctx_t *ctx, ngx_uint_t state);
+static void ngx_http_hls_fast_start_release_all(
+    ngx_http_hls_fast_start_main_conf_t *mcf);
+static void ngx_http_hls_fast_start_timeout_handler(ngx_event_t *ev);
+static void ngx_http_hls_fast_start_poll_handler(ngx_event_t *ev);
+#if (NGX_LINUX)
+static void ngx_http_hls_fast_start_inotify_open(
+    ngx_http_hls_fast_start_main_conf_t *mcf, ngx_log_t *log);
+static void ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev);
+#endif
+static void ngx_http_hls_fast_start_cleanup(void *data);
+static ngx_int_t ngx_http_hls_fast_start_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_hls_fast_start_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void *ngx_http_hls_fast_start_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_hls_fast_start_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_hls_fast_start_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static char *ngx_http_hls_fast_start_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hls_fast_start(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hls_fast_start_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hls_fast_start_positive(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_http_hls_fast_start_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hls_fast_start_init(ngx_conf_t *cf);
+
+
+static ngx_conf_num_bounds_t  ngx_http_hls_fast_start_fragments_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS
+};
+
+
+static ngx_conf_post_t  ngx_http_hls_fast_start_positive_post = {
+    ngx_http_hls_fast_start_positive
+};
+
+
+static ngx_command_t  ngx_http_hls_fast_start_commands[] = {
+
+    { ngx_string("hls_fast_start_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hls_fast_start_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("hls_fast_start"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hls_fast_start,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hls_fast_start_fragments"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hls_fast_start_loc_conf_t, fragments),
+      &ngx_http_hls_fast_start_fragments_bounds },
+
+    { ngx_string("hls_fast_start_wait"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hls_fast_start_loc_conf_t, wait),
+      &ngx_http_hls_fast_start_positive_post },
+
+    { ngx_string("hls_fast_start_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hls_fast_start_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hls_fast_start_loc_conf_t, key),
+      NULL },
+
+    { ngx_string("hls_fast_start_session"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hls_fast_start_loc_conf_t, session),
+      &ngx_http_hls_fast_start_positive_post },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_hls_fast_start_module_ctx = {
+    ngx_http_hls_fast_start_add_variables, /* preconfiguration */
+    ngx_http_hls_fast_start_init,          /* postconfiguration */
+
+    ngx_http_hls_fast_start_create_main_conf, /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_hls_fast_start_create_loc_conf, /* create location configuration */
+    ngx_http_hls_fast_start_merge_loc_conf /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_hls_fast_start_module = {
+    NGX_MODULE_V1,
+    &ngx_http_hls_fast_start_module_ctx,   /* module context */
+    ngx_http_hls_fast_start_commands,      /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_hls_fast_start_states[] = {
+    ngx_null_string,
+    ngx_string("first"),
+    ngx_string("held"),
+    ngx_string("timeout"),
+    ngx_string("pass")
+};
+
+
+static ngx_str_t  ngx_http_hls_fast_start_default_key =
+    ngx_string("$remote_addr$http_user_agent");
+
+
+static ngx_http_variable_t  ngx_http_hls_fast_start_vars[] = {
+
+    { ngx_string("hls_fast_start"), NULL,
+      ngx_http_hls_fast_start_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_int_t
+ngx_http_hls_fast_start_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                            rc;
+    ngx_md5_t                            md5;
+    ngx_str_t                            key;
+    ngx_http_hls_fast_start_ctx_t       *ctx;
+    ngx_http_hls_fast_start_loc_conf_t  *lcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hls_fast_start_module);
+
+    if (ctx) {
+
+        /* phases run again after a hold */
+
+        if (ctx->waiting) {
+            return NGX_AGAIN;
+        }
+
+        if (ctx->answer == NULL) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "hls fast start: stock playlist");
+            return NGX_DECLINED;
+        }
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hls fast start: answer %uz bytes",
+                       (size_t) (ctx->answer->last - ctx->answer->pos));
+
+        /* a trimmed playlist is for this terminal only: no-store */
+
+        ngx_http_finalize_request(r, ngx_http_live_send(r, NGX_HTTP_OK, NULL,
+                                                        ctx->answer));
+        return NGX_DONE;
+    }
+
+    if (r != r->main || !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_DECLINED;
+    }
+
+    if (r->exten.len != sizeof("m3u8") - 1
+        || ngx_strncmp(r->exten.data, "m3u8", sizeof("m3u8") - 1) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_hls_fast_start_module);
+
+    if (lcf->shm_zone == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_complex_value(r, lcf->key, &key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hls_fast_start_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->fragments = lcf->fragments;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_hls_fast_start_module);
+
+    /* the terminal is the key on this playlist URI */
+
+    ngx_md5_init(&md5);
+    ngx_md5_update(&md5, key.data, key.len);
+    ngx_md5_update(&md5, "\0", 1);
+    ngx_md5_update(&md5, r->uri.data, r->uri.len);
+    ngx_md5_final(ctx->md5, &md5);
+
+    rc = ngx_http_hls_fast_start_lookup(r, lcf, ctx->md5);
+
+    if (rc != NGX_OK) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hls fast start: pass, key \"%V\"", &key);
+        ctx->state = NGX_HTTP_HLS_FAST_START_PASS;
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hls fast start: first request, key \"%V\"", &key);
+
+    ctx->state = NGX_HTTP_HLS_FAST_START_FIRST;
+
+    if (ngx_exiting) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_hls_fast_start_first(r, lcf, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_hls_fast_start_first(ngx_http_request_t *r,
+    ngx_http_hls_fast_start_loc_conf_t *lcf,
+    ngx_http_hls_fast_start_ctx_t *ctx)
+{
+    u_char                               *last, *p, *data;
+    size_t                                root;
+    time_t                                age;
+    ngx_int_t                             rc;
+    ngx_file_info_t                       fi;
+    ngx_http_cleanup_t                   *cln;
+    ngx_http_hls_fast_start_dir_t        *d;
+    ngx_http_hls_fast_start_playlist_t    pl;
+    ngx_http_hls_fast_start_main_conf_t  *mcf;
+
+    last = ngx_http_map_uri_to_path(r, &ctx->path, &root, 0);
+    if (last == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->path.len = last - ctx->path.data;
+
+    p = ngx_strlchr(ctx->path.data, last, '/');
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    for (p = last; p[-1] != '/'; p--) { /* void */ }
+
+    ctx->name.data = p;
+    ctx->name.len = last - p;
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_hls_fast_start_cleanup;
+    cln->data = ctx;
+
+    /*
+     * Watch the directory before looking at the playlist, so that a
+     * rename between the look and the hold is not missed.
+     */
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_hls_fast_start_module);
+
+    d = ngx_http_hls_fast_start_dir(r, mcf, ctx->path.data,
+                                    p - 1 - ctx->path.data);
+    if (d == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_hls_fast_start_read(ctx->path.data, r->connection->log,
+                                      &fi, &data);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_hls_fast_start_dir_done(d);
+        return NGX_DECLINED;
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_hls_fast_start_playlist_parse(data,
+                                                    ngx_file_size(&fi), &pl);
+        ngx_free(data);
+
+        if (rc != NGX_OK) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "hls fast start: \"%s\" is not a live media "
+                           "playlist", ctx->path.data);
+            ngx_http_hls_fast_start_dir_done(d);
+            return NGX_DECLINED;
+        }
+
+        age = ngx_time() - ngx_file_mtime(&fi);
+
+        if (age > (time_t) (2 * pl.target_duration)) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "hls fast start: stale playlist, %T s old, "
+                           "target duration %ui", age, pl.target_duration);
+            ngx_http_hls_fast_start_dir_done(d);
+            return NGX_DECLINED;
+        }
+
+        ctx->exists = 1;
+        ctx->uniq = ngx_file_uniq(&fi);
+        ctx->mtime = ngx_file_mtime(&fi);
+        ctx->size = ngx_file_size(&fi);
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hls fast start: hold \"%V\" in \"%s\"%s", &ctx->name,
+                   d->path, ctx->exists ? "" : ", no playlist yet");
+
+    ctx->dir = d;
+    ctx->waiting = 1;
+    ngx_queue_insert_tail(&d->waiters, &ctx->queue);
+
+    ctx->timer.handler = ngx_http_hls_fast_start_timeout_handler;
+    ctx->timer.data = ctx;
+    ctx->timer.log = r->connection->log;
+
+    ngx_add_timer(&ctx->timer, lcf->wait);
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_AGAIN;
+}
+
+
+static ngx_int_t
+ngx_http_hls_fast_start_read(u_char *path, ngx_log_t *log,
+    ngx_file_info_t *fi, u_char **data)
+{
+    off_t      size;
+    u_char    *buf;
+    ssize_t    n;
+    ngx_fd_t   fd;
+    ngx_err_t  err;
+
+    fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        err = ngx_errno;
+
+        if (err == NGX_ENOENT || err == NGX_ENOTDIR) {
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, log, err,
+                      "hls fast start: " ngx_open_file_n " \"%s\" failed",
+                      path);
+        return NGX_ERROR;
+    }
+
+    buf = NULL;
+
+    if (ngx_fd_info(fd, fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "hls fast start: " ngx_fd_info_n " \"%s\" failed",
+                      path);
+        goto failed;
+    }
+
+    size = ngx_file_size(fi);
+
+    if (size > NGX_HTTP_HLS_FAST_START_MAX_PLAYLIST) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "hls fast start: playlist \"%s\" too big, %O bytes",
+                      path, size);
+        goto failed;
+    }
+
+    buf = ngx_alloc((size_t) size + 1, log);
+    if (buf == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_fd(fd, buf, (size_t) size);
+
+    if (n != (ssize_t) size) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "hls fast start: " ngx_read_fd_n " \"%s\" returned "
+                      "%z bytes of %O", path, n, size);
+        goto failed;
+    }
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      ngx_close_file_n " \"%s\" failed", path);
+    }
+
+    *data = buf;
+
+    return NGX_OK;
+
+failed:
+
+    if (buf) {
+        ngx_free(buf);
+    }
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                      ngx_close_file_n " \"%s\" failed", path);
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
+    ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5)
+{
+    ngx_int_t                        rc;
+    ngx_msec_t                       now;
+    ngx_rbtree_key_t                 hash;
+    ngx_rbtree_node_t               *node, *sentinel;
+    ngx_http_hls_fast_start_node_t  *fs;
+    ngx_http_hls_fast_start_zone_t  *zone;
+
+    zone = lcf->shm_zone->data;
+    now = ngx_current_msec;
+
+    ngx_memcpy(&hash, md5, sizeof(ngx_rbtree_key_t));
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    ngx_http_hls_fast_start_expire(zone, 2, 0);
+
+    node = zone->sh->rbtree.root;
+    sentinel = zone->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash != node->key) {
+            node = (hash < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        fs = (ngx_http_hls_fast_start_node_t *) node;
+
+        rc = ngx_memcmp(md5, fs->md5, 16);
+
+        if (rc == 0) {
+
+            /* an idle terminal is new again */
+
+            rc = ((ngx_msec_int_t) (now - fs->expire) > 0) ? NGX_OK
+                                                            : NGX_DECLINED;
+
+            fs->expire = now + lcf->session;
+
+            ngx_queue_remove(&fs->queue);
+            ngx_queue_insert_head(&zone->sh->queue, &fs->queue);
+
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+
+            return rc;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    fs = ngx_slab_alloc_locked(zone->shpool,
+                               sizeof(ngx_http_hls_fast_start_node_t));
+
+    if (fs == NULL) {
+
+        /* the zone is full: the least recently seen terminals go */
+
+        ngx_http_hls_fast_start_expire(zone, 3, 1);
+
+        fs = ngx_slab_alloc_locked(zone->shpool,
+                                   sizeof(ngx_http_hls_fast_start_node_t));
+
+        if (fs == NULL) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "hls fast start: could not allocate node in "
+                          "zone \"%V\"", &lcf->shm_zone->shm.name);
+            return NGX_ERROR;
+        }
+    }
+
+    fs->node.key = hash;
+    fs->expire = now + lcf->session;
+    ngx_memcpy(fs->md5, md5, 16);
+
+    ngx_rbtree_insert(&zone->sh->rbtree, &fs->node);
+    ngx_queue_insert_head(&zone->sh->queue, &fs->queue);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hls_fast_start_expire(ngx_http_hls_fast_start_zone_t *zone,
+    ngx_uint_t n, ngx_uint_t force)
+{
+    ngx_queue_t                     *q;
+    ngx_http_hls_fast_start_node_t  *fs;
+
+    while (n--) {
+
+        if (ngx_queue_empty(&zone->sh->queue)) {
+            return;
+        }
+
+        q = ngx_queue_last(&zone->sh->queue);
+        fs = ngx_queue_data(q, ngx_http_hls_fast_start_node_t, queue);
+
+        if (!force && (ngx_msec_int_t) (ngx_current_msec - fs->expire) <= 0)
+        {
+            return;
+        }
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&zone->sh->rbtree, &fs->node);
+        ngx_slab_free_locked(zone->shpool, fs);
+    }
+}
+
+
+static void
+ngx_http_hls_fast_start_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t               **p;
+    ngx_http_hls_fast_start_node_t   *n, *t;
+
+    for ( ;; ) {
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            n = (ngx_http_hls_fast_start_node_t *) node;
+            t = (ngx_http_hls_fast_start_node_t *) temp;
+
+            p = (ngx_memcmp(n->md5, t->md5, 16) < 0) ? &temp->left
+                                                     : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_hls_fast_start_dir_t *
+ngx_http_hls_fast_start_dir(ngx_http_request_t *r,
+    ngx_http_hls_fast_start_main_conf_t *mcf, u_char *path, size_t len)
+{
+    ngx_queue_t                    *q;
+    ngx_http_hls_fast_start_dir_t  *d;
+
+    for (q = ngx_queue_head(&mcf->dirs);
+         q != ngx_queue_sentinel(&mcf->dirs);
+         q = ngx_queue_next(q))
+    {
+        d = ngx_queue_data(q, ngx_http_hls_fast_start_dir_t, queue);
+
+        if (d->len == len && ngx_strncmp(d->path, path, len) == 0) {
+            return d;
+        }
+    }
+
+    d = ngx_alloc(sizeof(ngx_http_hls_fast_start_dir_t) + len, ngx_cycle->log);
+    if (d == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(d, sizeof(ngx_http_hls_fast_start_dir_t));
+
+    ngx_memcpy(d->path, path, len);
+    d->path[len] = '\0';
+    d->len = len;
+    d->wd = -1;
+    d->mcf = mcf;
+
+    ngx_queue_init(&d->waiters);
+    ngx_queue_insert_tail(&mcf->dirs, &d->queue);
+
+    d->poll.handler = ngx_http_hls_fast_start_poll_handler;
+    d->poll.data = d;
+    d->poll.log = ngx_cycle->log;
+    d->poll.cancelable = 1;
+
+    ngx_http_hls_fast_start_watch(d, r->connection->log);
+
+    if (d->wd == -1) {
+        ngx_add_timer(&d->poll, NGX_HTTP_HLS_FAST_START_POLL);
+    }
+
+    return d;
+}
+
+
+static void
+ngx_http_hls_fast_start_watch(ngx_http_hls_fast_start_dir_t *d,
+    ngx_log_t *log)
+{
+#if (NGX_LINUX)
+
+    ngx_err_t                             err;
+    ngx_http_hls_fast_start_main_conf_t  *mcf;
+
+    mcf = d->mcf;
+
+    if (mcf->inotify == NULL && !mcf->inotify_failed) {
+        ngx_http_hls_fast_start_inotify_open(mcf, log);
+    }
+
+    if (mcf->inotify == NULL) {
+        return;
+    }
+
+    /* nginx-rtmp renames the playlist into place; others rewrite it */
+
+    d->wd = inotify_add_watch(mcf->inotify->fd, (char *) d->path,
+                              IN_MOVED_TO|IN_CLOSE_WRITE|IN_ONLYDIR);
+
+    if (d->wd == -1) {
+        err = ngx_errno;
+
+        /* a nested stream directory appears when the stream starts */
+
+        if (err == NGX_ENOENT) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                           "hls fast start: no \"%s\" yet, polling",
+                           d->path);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, log, err,
+                      "hls fast start: inotify_add_watch(\"%s\") failed, "
+                      "polling", d->path);
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "hls fast start: watch %d \"%s\"", d->wd, d->path);
+
+#endif
+}
+
+
+static void
+ngx_http_hls_fast_start_dir_done(ngx_http_hls_fast_start_dir_t *d)
+{
+    if (d->busy || !ngx_queue_empty(&d->waiters)) {
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "hls fast start: unwatch \"%s\"", d->path);
+
+#if (NGX_LINUX)
+    if (d->wd != -1 && d->mcf->inotify) {
+        (void) inotify_rm_watch(d->mcf->inotify->fd, d->wd);
+    }
+#endif
+
+    if (d->poll.timer_set) {
+        ngx_del_timer(&d->poll);
+    }
+
+    ngx_queue_remove(&d->queue);
+    ngx_free(d);
+}
+
+
+static void
+ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
+    u_char *name, size_t len)
+{
+    u_char                              *data;
+    ngx_int_t                            rc;
+    ngx_buf_t                           *b;
+    ngx_queue_t                         *q, *next, ready;
+    ngx_file_info_t                      fi;
+    ngx_http_request_t                  *r;
+    ngx_http_hls_fast_start_ctx_t       *ctx;
+    ngx_http_hls_fast_start_playlist_t   pl;
+
+    ngx_queue_init(&ready);
+
+    data = NULL;
+    rc = NGX_DECLINED;
+
+    for (q = ngx_queue_head(&d->waiters);
+         q != ngx_queue_sentinel(&d->waiters);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        ctx = ngx_queue_data(q, ngx_http_hls_fast_start_ctx_t, queue);
+
+        if (ctx->name.len != len
+            || ngx_strncmp(ctx->name.data, name, len) != 0)
+        {
+            continue;
+        }
+
+        /* the playlist is read and parsed once for all its waiters */
+
+        if (rc == NGX_DECLINED) {
+            rc = ngx_http_hls_fast_start_read(ctx->path.data,
+                                              ctx->request->connection->log,
+                                              &fi, &data);
+            if (rc != NGX_OK) {
+                return;
+            }
+
+            rc = ngx_http_hls_fast_start_playlist_parse(data,
+                                                        ngx_file_size(&fi),
+                                                        &pl);
+            if (rc == NGX_DECLINED) {
+                rc = NGX_ERROR;
+            }
+        }
+
+        /* an event older than the playlist the request has seen */
+
+        if (ctx->exists
+            && ctx->uniq == ngx_file_uniq(&fi)
+            && ctx->mtime == ngx_file_mtime(&fi)
+            && ctx->size == ngx_file_size(&fi))
+        {
+            continue;
+        }
+
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(&ready, q);
+    }
+
+    if (data == NULL) {
+        return;
+    }
+
+    d->busy++;
+
+    while (!ngx_queue_empty(&ready)) {
+        q = ngx_queue_head(&ready);
+        ctx = ngx_queue_data(q, ngx_http_hls_fast_start_ctx_t, queue);
+        r = ctx->request;
+
+        /* back in the directory queue, so that release unlinks it */
+
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(&d->waiters, q);
+
+        if (rc != NGX_OK) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "hls fast start: \"%s\" is not a media playlist",
+                          ctx->path.data);
+            ngx_http_hls_fast_start_release(ctx,
+                                            NGX_HTTP_HLS_FAST_START_FIRST);
+            continue;
+        }
+
+        b = ngx_create_temp_buf(r->pool,
+                    ngx_http_hls_fast_start_playlist_size(&pl, ctx->fragments));
+
+        if (b == NULL) {
+            ngx_http_hls_fast_start_release(ctx,
+                                            NGX_HTTP_HLS_FAST_START_FIRST);
+            continue;
+        }
+
+        b->last = ngx_http_hls_fast_start_playlist_render(&pl, data,
+                                                          ctx->fragments,
+                                                          b->pos);
+        ctx->answer = b;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "hls fast start: wake \"%V\", %ui of %ui fragments",
+                       &ctx->name,
+                       ngx_min(ctx->fragments, pl.nsegments), pl.nsegments);
+
+        ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_HELD);
+    }
+
+    ngx_free(data);
+
+    d->busy--;
+    ngx_http_hls_fast_start_dir_done(d);
+}
+
+
+static void
+ngx_http_hls_fast_start_release(ngx_http_hls_fast_start_ctx_t *ctx,
+    ngx_uint_t state)
+{
+    ngx_connection_t                    *c;
+    ngx_http_request_t                  *r;
+    ngx_http_hls_fast_start_loc_conf_t  *lcf;
+
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_queue_remove(&ctx->queue);
+    ctx->waiting = 0;
+    ctx->state = state;
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+
+    /* a long hold must not age the terminal out of its session */
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_hls_fast_start_module);
+    (void) ngx_http_hls_fast_start_lookup(r, lcf, ctx->md5);
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_hls_fast_start_release_all(ngx_http_hls_fast_start_main_conf_t *mcf)
+{
+    ngx_queue_t                    *q, *next;
+    ngx_http_hls_fast_start_ctx_t  *ctx;
+    ngx_http_hls_fast_start_dir_t  *d;
+
+    for (q = ngx_queue_head(&mcf->dirs);
+         q != ngx_queue_sentinel(&mcf->dirs);
+         q = next)
+    {
+        d = ngx_queue_data(q, ngx_http_hls_fast_start_dir_t, queue);
+
+        d->busy++;
+
+        while (!ngx_queue_empty(&d->waiters)) {
+            ctx = ngx_queue_data(ngx_queue_head(&d->waiters),
+                                 ngx_http_hls_fast_start_ctx_t, queue);
+
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                           "hls fast start: release \"%V\" on exit",
+                           &ctx->name);
+
+            ngx_http_hls_fast_start_release(ctx,
+                                            NGX_HTTP_HLS_FAST_START_TIMEOUT);
+        }
+
+        d->busy--;
+
+        next = ngx_queue_next(q);
+        ngx_http_hls_fast_start_dir_done(d);
+    }
+}
+
+
+static void
+ngx_http_hls_fast_start_timeout_handler(ngx_event_t *ev)
+{
+    ngx_http_hls_fast_start_ctx_t  *ctx;
+    ngx_http_hls_fast_start_dir_t  *d;
+
+    ctx = ev->data;
+    d = ctx->dir;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "hls fast start: wait for \"%V\" timed out", &ctx->name);
+
+    d->busy++;
+    ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_TIMEOUT);
+    d->busy--;
+
+    ngx_http_hls_fast_start_dir_done(d);
+}
+
+
+static void
+ngx_http_hls_fast_start_poll_handler(ngx_event_t *ev)
+{
+    ngx_int_t                       changed;
+    ngx_queue_t                    *q;
+    ngx_file_info_t                 fi;
+    ngx_http_hls_fast_start_dir_t  *d;
+    ngx_http_hls_fast_start_ctx_t  *ctx;
+
+    d = ev->data;
+
+    if (ngx_exiting) {
+        ngx_http_hls_fast_start_release_all(d->mcf);
+        return;
+    }
+
+    /* a nested stream directory may have appeared: watch it from now */
+
+    ngx_http_hls_fast_start_watch(d, ev->log);
+
+    d->busy++;
+
+    do {
+        changed = 0;
+
+        for (q = ngx_queue_head(&d->waiters);
+             q != ngx_queue_sentinel(&d->waiters);
+             q = ngx_queue_next(q))
+        {
+            ctx = ngx_queue_data(q, ngx_http_hls_fast_start_ctx_t, queue);
+
+            if (ngx_file_info(ctx->path.data, &fi) == NGX_FILE_ERROR) {
+                continue;
+            }
+
+            if (ctx->exists
+                && ctx->uniq == ngx_file_uniq(&fi)
+                && ctx->mtime == ngx_file_mtime(&fi)
+                && ctx->size == ngx_file_size(&fi))
+            {
+                continue;
+            }
+
+            /* the queue changes under the release: look again */
+
+            ngx_http_hls_fast_start_changed(d, ctx->name.data,
+                                            ctx->name.len);
+            changed = 1;
+            break;
+        }
+
+    } while (changed);
+
+    d->busy--;
+
+    if (d->wd == -1 && !ngx_queue_empty(&d->waiters)) {
+        ngx_add_timer(&d->poll, NGX_HTTP_HLS_FAST_START_POLL);
+    }
+
+    ngx_http_hls_fast_start_dir_done(d);
+}
+
+
+#if (NGX_LINUX)
+
+static void
+ngx_http_hls_fast_start_inotify_open(ngx_http_hls_fast_start_main_conf_t *mcf,
+    ngx_log_t *log)
+{
+    int                fd;
+    ngx_connection_t  *c;
+
+    fd = inotify_init1(IN_NONBLOCK|IN_CLOEXEC);
+
+    if (fd == -1) {
+        ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                      "hls fast start: inotify_init1() failed, polling");
+        mcf->inotify_failed = 1;
+        return;
+    }
+
+    c = ngx_get_connection(fd, ngx_cycle->log);
+    if (c == NULL) {
+        (void) close(fd);
+        return;
+    }
+
+    /*
+     * An idle connection: on a graceful shutdown or reload nginx calls
+     * its read handler with c->close set, and the held requests go.
+     */
+
+    c->data = mcf;
+    c->idle = 1;
+    c->read->handler = ngx_http_hls_fast_start_inotify_handler;
+    c->read->log = c->log;
+
+    if (ngx_add_event(c->read, NGX_READ_EVENT, 0) == NGX_ERROR) {
+        ngx_close_connection(c);
+        return;
+    }
+
+    mcf->inotify = c;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "hls fast start: inotify fd %d", fd);
+}
+
+
+static void
+ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev)
+{
+    u_char                               *p;
+    ssize_t                               n;
+    ngx_err_t                             err;
+    ngx_queue_t                          *q;
+    ngx_connection_t                     *c;
+    struct inotify_event                 *ev;
+    ngx_http_hls_fast_start_dir_t        *d;
+    ngx_http_hls_fast_start_main_conf_t  *mcf;
+    u_char                                buf[4096]
+        __attribute__ ((aligned(__alignof__(struct inotify_event))));
+
+    c = rev->data;
+    mcf = c->data;
+
+    if (c->close) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, rev->log, 0,
+                       "hls fast start: shutting down");
+
+        mcf->inotify = NULL;
+        mcf->inotify_failed = 1;
+        ngx_close_connection(c);
+
+        ngx_http_hls_fast_start_release_all(mcf);
+        return;
+    }
+
+    for ( ;; ) {
+
+        n = read(c->fd, buf, sizeof(buf));
+
+        if (n == -1) {
+            err = ngx_errno;
+
+            if (err == NGX_EINTR) {
+                continue;
+            }
+
+            if (err != NGX_EAGAIN) {
+                ngx_log_error(NGX_LOG_ALERT, rev->log, err,
+                              "hls fast start: inotify read() failed");
+            }
+
+            return;
+        }
+
+        for (p = buf; p < buf + n; p += sizeof(struct inotify_event) + ev->len)
+        {
+            ev = (struct inotify_event *) p;
+
+            for (q = ngx_queue_head(&mcf->dirs);
+                 q != ngx_queue_sentinel(&mcf->dirs);
+                 q = ngx_queue_next(q))
+            {
+                d = ngx_queue_data(q, ngx_http_hls_fast_start_dir_t, queue);
+
+                if (ev->mask & IN_Q_OVERFLOW) {
+
+                    /* events were lost: every directory looks for itself */
+
+                    if (!d->poll.timer_set) {
+                        ngx_add_timer(&d->poll, 1);
+                    }
+
+                    continue;
+                }
+
+                if (d->wd == ev->wd) {
+                    break;
+                }
+            }
+
+            if (q == ngx_queue_sentinel(&mcf->dirs)) {
+                continue;
+            }
+
+            if (ev->mask & IN_IGNORED) {
+
+                /* the directory is gone: poll until it is back */
+
+                ngx_log_error(NGX_LOG_INFO, rev->log, 0,
+                              "hls fast start: \"%s\" unwatched, polling",
+                              d->path);
+
+                d->wd = -1;
+
+                if (!d->poll.timer_set) {
+                    ngx_add_timer(&d->poll, 1);
+                }
+
+                continue;
+            }
+
+            if (ev->len == 0) {
+                continue;
+            }
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rev->log, 0,
+                           "hls fast start: inotify \"%s\" in \"%s\"",
+                           ev->name, d->path);
+
+            ngx_http_hls_fast_start_changed(d, (u_char *) ev->name,
+                                            ngx_strlen(ev->name));
+        }
+    }
+}
+
+#endif
+
+
+static void
+ngx_http_hls_fast_start_cleanup(void *data)
+{
+    ngx_http_hls_fast_start_ctx_t *ctx = data;
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+
+    if (!ctx->waiting) {
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "hls fast start: held request for \"%V\" gone",
+                   &ctx->name);
+
+    ngx_queue_remove(&ctx->queue);
+    ctx->waiting = 0;
+
+    ngx_http_hls_fast_start_dir_done(ctx->dir);
+}
+
+
+static ngx_int_t
+ngx_http_hls_fast_start_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_hls_fast_start_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hls_fast_start_module);
+
+    if (ctx == NULL || ctx->state == NGX_HTTP_HLS_FAST_START_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ngx_http_hls_fast_start_states[ctx->state].len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = ngx_http_hls_fast_start_states[ctx->state].data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hls_fast_start_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_hls_fast_start_zone_t  *ozone = data;
+
+    size_t                           len;
+    ngx_http_hls_fast_start_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool,
+                              sizeof(ngx_http_hls_fast_start_shctx_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+
+    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
+                    ngx_http_hls_fast_start_rbtree_insert_value);
+
+    ngx_queue_init(&zone->sh->queue);
+
+    len = sizeof(" in hls_fast_start_zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in hls_fast_start_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_hls_fast_start_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_hls_fast_start_main_conf_t  *mcf;
+
+    mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hls_fast_start_main_conf_t));
+    if (mcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mcf->inotify = NULL;
+     *     mcf->inotify_failed = 0;
+     */
+
+    ngx_queue_init(&mcf->dirs);
+
+    return mcf;
+}
+
+
+static void *
+ngx_http_hls_fast_start_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_hls_fast_start_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hls_fast_start_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->shm_zone = NGX_CONF_UNSET_PTR;
+    conf->fragments = NGX_CONF_UNSET_UINT;
+    conf->wait = NGX_CONF_UNSET_MSEC;
+    conf->session = NGX_CONF_UNSET_MSEC;
+    conf->key = NGX_CONF_UNSET_PTR;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_hls_fast_start_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_hls_fast_start_loc_conf_t *prev = parent;
+    ngx_http_hls_fast_start_loc_conf_t *conf = child;
+
+    ngx_http_compile_complex_value_t   ccv;
+
+    ngx_conf_merge_ptr_value(conf->shm_zone, prev->shm_zone, NULL);
+    ngx_conf_merge_uint_value(conf->fragments, prev->fragments, 2);
+    ngx_conf_merge_msec_value(conf->wait, prev->wait, 10000);
+    ngx_conf_merge_msec_value(conf->session, prev->session, 30000);
+    ngx_conf_merge_ptr_value(conf->key, prev->key, NULL);
+
+    if (conf->key) {
+        return NGX_CONF_OK;
+    }
+
+    conf->key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (conf->key == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &ngx_http_hls_fast_start_default_key;
+    ccv.complex_value = conf->key;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the parent shares the default, compiled once */
+
+    if (prev->key == NULL) {
+        prev->key = conf->key;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hls_fast_start_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char                          *p;
+    ssize_t                          size;
+    ngx_str_t                       *value, name, s;
+    ngx_shm_zone_t                  *shm_zone;
+    ngx_http_hls_fast_start_zone_t  *zone;
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\", expected name:size",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_hls_fast_start_zone_t));
+    if (zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                     &ngx_http_hls_fast_start_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone->init = ngx_http_hls_fast_start_init_zone;
+    shm_zone->data = zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hls_fast_start(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hls_fast_start_loc_conf_t *lcf = conf;
+
+    ngx_str_t  *value;
+
+    if (lcf->shm_zone != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        lcf->shm_zone = NULL;
+        return NGX_CONF_OK;
+    }
+
+    /* the zone may be declared later; an undeclared one fails at start */
+
+    lcf->shm_zone = ngx_shared_memory_add(cf, &value[1], 0,
+                                          &ngx_http_hls_fast_start_module);
+    if (lcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hls_fast_start_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty key: every terminal would be the same");
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_set_complex_value_slot(cf, cmd, conf);
+}
+
+
+static char *
+ngx_http_hls_fast_start_positive(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *msp = data;
+
+    if (*msp == 0) {
+        return "must be positive";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hls_fast_start_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_hls_fast_start_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hls_fast_start_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_hls_fast_start_handler;
+
+    return NGX_OK;
+}

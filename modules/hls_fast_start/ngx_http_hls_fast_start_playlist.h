@@ -1,0 +1,86 @@
+
+/*
+ * Copyright (C) nginx-live-cdn authors
+ */
+
+
+#ifndef _NGX_HTTP_HLS_FAST_START_PLAYLIST_H_INCLUDED_
+#define _NGX_HTTP_HLS_FAST_START_PLAYLIST_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+/*
+ * Hidden like the suite's shared code; spelt out here because this header
+ * must build without ngx_http.h (the fuzzer has no full nginx tree).
+ */
+#if (__GNUC__ >= 4)
+#define NGX_HTTP_HLS_FAST_START_HIDDEN  __attribute__((visibility("hidden")))
+#else
+#define NGX_HTTP_HLS_FAST_START_HIDDEN
+#endif
+
+
+/* the most fragments a fast-start playlist may list */
+#define NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS  16
+
+/* longest playlist read from disk */
+#define NGX_HTTP_HLS_FAST_START_MAX_PLAYLIST   (1024 * 1024)
+
+
+typedef struct {
+    size_t                      start;     /* first byte of the segment's
+                                              lines */
+    size_t                      end;       /* byte after its URI line */
+    size_t                      key_start; /* EXT-X-KEY line in effect */
+    size_t                      key_end;
+    ngx_uint_t                  discontinuities;
+} ngx_http_hls_fast_start_segment_t;
+
+
+typedef struct {
+    uint64_t                    media_sequence;
+    uint64_t                    discontinuity_sequence;
+    ngx_uint_t                  target_duration;
+    ngx_uint_t                  nsegments;
+    ngx_uint_t                  ndiscontinuities;
+
+    size_t                      len;
+    size_t                      header_end;
+    size_t                      ms_start;  /* MEDIA-SEQUENCE value */
+    size_t                      ms_end;
+    size_t                      ds_start;  /* DISCONTINUITY-SEQUENCE value */
+    size_t                      ds_end;
+
+    unsigned                    has_ms:1;
+    unsigned                    has_ds:1;
+    unsigned                    master:1;
+
+    /* ring of the last NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS segments */
+    ngx_http_hls_fast_start_segment_t
+                     segments[NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
+} ngx_http_hls_fast_start_playlist_t;
+
+
+/*
+ * Pure functions over the playlist bytes: no allocation and no nginx core
+ * calls, so the parser builds and is fuzzed without nginx.
+ *
+ * parse: NGX_OK for a media playlist with at least one segment and a
+ * target duration; NGX_DECLINED otherwise (master playlist, garbage).
+ */
+NGX_HTTP_HLS_FAST_START_HIDDEN
+ngx_int_t ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
+    ngx_http_hls_fast_start_playlist_t *pl);
+NGX_HTTP_HLS_FAST_START_HIDDEN
+size_t ngx_http_hls_fast_start_playlist_size(
+    ngx_http_hls_fast_start_playlist_t *pl, ngx_uint_t n);
+NGX_HTTP_HLS_FAST_START_HIDDEN
+u_char *ngx_http_hls_fast_start_playlist_render(
+    ngx_http_hls_fast_start_playlist_t *pl, u_char *src, ngx_uint_t n,
+    u_char *dst);
+
+
+#endif /* _NGX_HTTP_HLS_FAST_START_PLAYLIST_H_INCLUDED_ */
