@@ -319,7 +319,7 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
     u_char                  *p;
     u_char                   addr[16];
     u_char                   stream[NGX_HTTP_HTTPDNS_MAX_STREAM];
-    size_t                   len;
+    size_t                   len, slen;
     in_addr_t                inaddr;
     ngx_str_t                arg, client, subnet, service, sargs;
     ngx_uint_t               i, family, prefix;
@@ -331,7 +331,7 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_httpdns_decode_stream(arg.data, arg.len, stream, &len)
+    if (ngx_http_httpdns_decode_stream(arg.data, arg.len, stream, &slen)
         != NGX_OK)
     {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -469,7 +469,7 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
     lk->data = ctx;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "httpdns: stream \"%*s\" key \"%V\"", len, stream,
+                   "httpdns: stream \"%*s\" key \"%V\"", slen, stream,
                    &lk->key);
 
     return NGX_OK;
