@@ -1,0 +1,1319 @@
+
+/*
+ * Copyright (C) nginx-live-cdn authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include "ngx_http_httpdns_parse.h"
+
+
+#define NGX_HTTP_HTTPDNS_MAX_RRS     64
+#define NGX_HTTP_HTTPDNS_MAX_CNAMES  8
+#define NGX_HTTP_HTTPDNS_JSON_DEPTH  16
+
+
+typedef struct {
+    u_char       *name;
+    u_char       *rdata;
+    ngx_uint_t    type;
+    ngx_uint_t    class;
+    ngx_uint_t    rdlen;
+    time_t        ttl;
+} ngx_http_httpdns_rr_t;
+
+
+typedef struct {
+    u_char       *pos;
+    u_char       *last;
+    ngx_uint_t    depth;
+} ngx_http_httpdns_json_t;
+
+
+static ngx_int_t ngx_http_httpdns_dns_name(u_char *start, u_char *last,
+    u_char **pos, u_char *out, size_t *outlen);
+static void ngx_http_httpdns_add(ngx_http_httpdns_answer_t *a, u_char *addr,
+    time_t ttl);
+static void ngx_http_httpdns_json_ws(ngx_http_httpdns_json_t *j);
+static ngx_int_t ngx_http_httpdns_json_char(ngx_http_httpdns_json_t *j,
+    u_char ch);
+static ngx_int_t ngx_http_httpdns_json_string(ngx_http_httpdns_json_t *j,
+    ngx_str_t *s);
+static ngx_int_t ngx_http_httpdns_json_number(ngx_http_httpdns_json_t *j,
+    int64_t *n);
+static ngx_int_t ngx_http_httpdns_json_skip(ngx_http_httpdns_json_t *j);
+static ngx_int_t ngx_http_httpdns_json_next(ngx_http_httpdns_json_t *j,
+    u_char close, ngx_uint_t *first);
+static ngx_int_t ngx_http_httpdns_json_key(ngx_http_httpdns_json_t *j,
+    ngx_str_t *key);
+static ngx_int_t ngx_http_httpdns_json_end(ngx_http_httpdns_json_t *j);
+
+
+#define ngx_http_httpdns_key_is(key, s)                                      \
+    ((key)->len == sizeof(s) - 1                                             \
+     && ngx_strncmp((key)->data, s, sizeof(s) - 1) == 0)
+
+
+/*
+ * RFC 8484 query: id 0, RD, one question (A, IN), and an OPT record
+ * with the RFC 7871 client subnet: family, source prefix, scope 0, and
+ * the address cut to ceil(prefix / 8) bytes with the spare bits zeroed.
+ * The name is valid (ngx_http_httpdns_valid_domain()); buf holds
+ * NGX_HTTP_HTTPDNS_QUERY_LEN bytes.
+ */
+
+size_t
+ngx_http_httpdns_dns_query(u_char *buf, u_char *name, size_t len,
+    ngx_uint_t family, u_char *addr, ngx_uint_t prefix)
+{
+    u_char      *p, *label;
+    size_t       n, alen;
+    ngx_uint_t   i;
+
+    static u_char  header[] = {
+        0, 0,                      /* id */
+        0x01, 0x00,                /* RD */
+        0, 1,                      /* QDCOUNT */
+        0, 0,                      /* ANCOUNT */
+        0, 0,                      /* NSCOUNT */
+        0, 1                       /* ARCOUNT */
+    };
+
+    p = ngx_cpymem(buf, header, sizeof(header));
+
+    if (len && name[len - 1] == '.') {
+        len--;
+    }
+
+    label = p++;
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (name[i] == '.') {
+            *label = (u_char) n;
+            label = p++;
+            n = 0;
+            continue;
+        }
+
+        *p++ = ngx_tolower(name[i]);
+        n++;
+    }
+
+    *label = (u_char) n;
+    *p++ = 0;
+
+    /* QTYPE A, QCLASS IN */
+    *p++ = 0; *p++ = 1; *p++ = 0; *p++ = 1;
+
+    alen = (prefix + 7) / 8;
+
+    /* OPT: root, type 41, UDP size 4096, TTL 0 */
+    *p++ = 0;
+    *p++ = 0; *p++ = 41;
+    *p++ = 0x10; *p++ = 0;
+    *p++ = 0; *p++ = 0; *p++ = 0; *p++ = 0;
+    *p++ = 0; *p++ = (u_char) (4 + 4 + alen);
+
+    /* option 8, client subnet */
+    *p++ = 0; *p++ = 8;
+    *p++ = 0; *p++ = (u_char) (4 + alen);
+    *p++ = 0; *p++ = (u_char) family;
+    *p++ = (u_char) prefix;
+    *p++ = 0;
+
+    for (i = 0; i < alen; i++) {
+        *p++ = addr[i];
+    }
+
+    if (prefix % 8) {
+        p[-1] &= (u_char) (0xff << (8 - prefix % 8));
+    }
+
+    return p - buf;
+}
+
+
+/*
+ * An RFC 1035 answer: NOERROR, not truncated; the A records of the
+ * name asked, following a CNAME chain inside the answer section; the
+ * TTL is the smallest of the records used.
+ */
+
+ngx_int_t
+ngx_http_httpdns_parse_dns(u_char *p, size_t len, u_char *name, size_t nlen,
+    ngx_http_httpdns_answer_t *a)
+{
+    u_char                 *pos, *last;
+    u_char                  target[NGX_HTTP_HTTPDNS_MAX_NAME + 3];
+    u_char                  rname[NGX_HTTP_HTTPDNS_MAX_NAME + 3];
+    size_t                  tlen, rlen;
+    time_t                  ttl;
+    ngx_uint_t              i, qd, an, nrr, hops, found;
+    ngx_http_httpdns_rr_t   rrs[NGX_HTTP_HTTPDNS_MAX_RRS];
+
+    a->naddrs = 0;
+    a->ttl = -1;
+    a->err = NULL;
+
+    if (len < 12) {
+        a->err = "DNS message too short";
+        return NGX_ERROR;
+    }
+
+    if (!(p[2] & 0x80)) {
+        a->err = "DNS message is not a response";
+        return NGX_ERROR;
+    }
+
+    if (p[2] & 0x02) {
+        a->err = "DNS answer truncated";
+        return NGX_ERROR;
+    }
+
+    if ((p[3] & 0x0f) != 0) {
+        a->err = (p[3] & 0x0f) == 3 ? "DNS answer NXDOMAIN"
+                                    : "DNS answer rcode not NOERROR";
+        return NGX_ERROR;
+    }
+
+    qd = (p[4] << 8) | p[5];
+    an = (p[6] << 8) | p[7];
+
+    pos = p + 12;
+    last = p + len;
+
+    for (i = 0; i < qd; i++) {
+        if (ngx_http_httpdns_dns_name(p, last, &pos, rname, &rlen) != NGX_OK
+            || last - pos < 4)
+        {
+            a->err = "DNS question malformed";
+            return NGX_ERROR;
+        }
+
+        pos += 4;
+    }
+
+    nrr = 0;
+
+    for (i = 0; i < an; i++) {
+        if (nrr == NGX_HTTP_HTTPDNS_MAX_RRS) {
+            break;
+        }
+
+        rrs[nrr].name = pos;
+
+        if (ngx_http_httpdns_dns_name(p, last, &pos, rname, &rlen) != NGX_OK
+            || last - pos < 10)
+        {
+            a->err = "DNS answer record malformed";
+            return NGX_ERROR;
+        }
+
+        rrs[nrr].type = (pos[0] << 8) | pos[1];
+        rrs[nrr].class = (pos[2] << 8) | pos[3];
+        rrs[nrr].ttl = (time_t) (((uint32_t) pos[4] << 24) | (pos[5] << 16)
+                                 | (pos[6] << 8) | pos[7]);
+        rrs[nrr].rdlen = (pos[8] << 8) | pos[9];
+
+        if (rrs[nrr].ttl > 0x7fffffff || rrs[nrr].ttl < 0) {
+            rrs[nrr].ttl = 0;
+        }
+
+        pos += 10;
+
+        if ((size_t) (last - pos) < rrs[nrr].rdlen) {
+            a->err = "DNS answer record truncated";
+            return NGX_ERROR;
+        }
+
+        rrs[nrr].rdata = pos;
+        pos += rrs[nrr].rdlen;
+        nrr++;
+    }
+
+    /* the name asked, lowercase, no trailing dot */
+
+    if (nlen && name[nlen - 1] == '.') {
+        nlen--;
+    }
+
+    if (nlen > NGX_HTTP_HTTPDNS_MAX_NAME) {
+        a->err = "DNS name too long";
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < nlen; i++) {
+        target[i] = ngx_tolower(name[i]);
+    }
+
+    tlen = nlen;
+    ttl = -1;
+
+    for (hops = 0; hops < NGX_HTTP_HTTPDNS_MAX_CNAMES; hops++) {
+        found = 0;
+
+        for (i = 0; i < nrr; i++) {
+            if (rrs[i].type != 5 || rrs[i].class != 1) {
+                continue;
+            }
+
+            pos = rrs[i].name;
+
+            if (ngx_http_httpdns_dns_name(p, last, &pos, rname, &rlen)
+                != NGX_OK)
+            {
+                continue;
+            }
+
+            if (rlen != tlen || ngx_memcmp(rname, target, tlen) != 0) {
+                continue;
+            }
+
+            pos = rrs[i].rdata;
+
+            if (ngx_http_httpdns_dns_name(p, rrs[i].rdata + rrs[i].rdlen,
+                                          &pos, target, &tlen)
+                != NGX_OK)
+            {
+                a->err = "DNS CNAME malformed";
+                return NGX_ERROR;
+            }
+
+            if (ttl == -1 || rrs[i].ttl < ttl) {
+                ttl = rrs[i].ttl;
+            }
+
+            found = 1;
+            break;
+        }
+
+        if (!found) {
+            break;
+        }
+    }
+
+    for (i = 0; i < nrr; i++) {
+        if (rrs[i].type != 1 || rrs[i].class != 1 || rrs[i].rdlen != 4) {
+            continue;
+        }
+
+        pos = rrs[i].name;
+
+        if (ngx_http_httpdns_dns_name(p, last, &pos, rname, &rlen) != NGX_OK
+            || rlen != tlen
+            || ngx_memcmp(rname, target, tlen) != 0)
+        {
+            continue;
+        }
+
+        ngx_http_httpdns_add(a, rrs[i].rdata, rrs[i].ttl);
+    }
+
+    if (a->naddrs == 0) {
+        a->err = "DNS answer has no address";
+        return NGX_ERROR;
+    }
+
+    if (ttl != -1 && ttl < a->ttl) {
+        a->ttl = ttl;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Reads a possibly compressed name at *pos into out: lowercase, labels
+ * joined by dots, no trailing dot.  *pos moves past the name as stored.
+ */
+
+static ngx_int_t
+ngx_http_httpdns_dns_name(u_char *start, u_char *last, u_char **pos,
+    u_char *out, size_t *outlen)
+{
+    u_char      *p, *next;
+    size_t       n, len;
+    ngx_uint_t   hops;
+
+    p = *pos;
+    next = NULL;
+    len = 0;
+    hops = 0;
+
+    for ( ;; ) {
+        if (p >= last) {
+            return NGX_ERROR;
+        }
+
+        n = *p;
+
+        if (n == 0) {
+            p++;
+            break;
+        }
+
+        if ((n & 0xc0) == 0xc0) {
+            if (last - p < 2 || ++hops > 32) {
+                return NGX_ERROR;
+            }
+
+            if (next == NULL) {
+                next = p + 2;
+            }
+
+            n = ((n & 0x3f) << 8) | p[1];
+
+            /* a pointer always goes back: no loops */
+            if (start + n >= p) {
+                return NGX_ERROR;
+            }
+
+            p = start + n;
+            continue;
+        }
+
+        if (n & 0xc0) {
+            return NGX_ERROR;
+        }
+
+        p++;
+
+        if ((size_t) (last - p) < n
+            || len + n + (len ? 1 : 0) > NGX_HTTP_HTTPDNS_MAX_NAME + 2)
+        {
+            return NGX_ERROR;
+        }
+
+        if (len) {
+            out[len++] = '.';
+        }
+
+        while (n--) {
+            out[len++] = ngx_tolower(*p);
+            p++;
+        }
+    }
+
+    *pos = next ? next : p;
+    *outlen = len;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_httpdns_add(ngx_http_httpdns_answer_t *a, u_char *addr, time_t ttl)
+{
+    ngx_uint_t  i;
+
+    if (ttl >= 0 && (a->ttl == -1 || ttl < a->ttl)) {
+        a->ttl = ttl;
+    }
+
+    if (a->naddrs == NGX_HTTP_HTTPDNS_MAX_ADDRS) {
+        return;
+    }
+
+    for (i = 0; i < a->naddrs; i++) {
+        if (ngx_memcmp(a->addrs[i], addr, 4) == 0) {
+            return;
+        }
+    }
+
+    ngx_memcpy(a->addrs[a->naddrs], addr, 4);
+    a->naddrs++;
+}
+
+
+/*
+ * Google-style DNS JSON:
+ * {"Status":0,"Answer":[{"name":..,"type":1,"TTL":60,"data":"1.2.3.4"}]}
+ * every A record counts; CNAME records (type 5) only lower the TTL.
+ */
+
+ngx_int_t
+ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
+    ngx_http_httpdns_answer_t *a)
+{
+    u_char                   addr[4];
+    int64_t                  n, status, type, ttl, cname_ttl;
+    ngx_str_t                key, data;
+    ngx_uint_t               first, efirst, afirst;
+    ngx_http_httpdns_json_t  j;
+
+    a->naddrs = 0;
+    a->ttl = -1;
+    a->err = "JSON answer malformed";
+
+    j.pos = p;
+    j.last = p + len;
+    j.depth = 0;
+
+    status = -1;
+    cname_ttl = -1;
+
+    ngx_http_httpdns_json_ws(&j);
+
+    if (ngx_http_httpdns_json_char(&j, '{') != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    first = 1;
+
+    for ( ;; ) {
+        switch (ngx_http_httpdns_json_next(&j, '}', &first)) {
+        case NGX_DONE:
+            goto done;
+        case NGX_OK:
+            break;
+        default:
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_httpdns_json_key(&j, &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_httpdns_key_is(&key, "Status")) {
+            if (ngx_http_httpdns_json_number(&j, &status) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (!ngx_http_httpdns_key_is(&key, "Answer")
+            || j.pos == j.last || *j.pos != '[')
+        {
+            if (ngx_http_httpdns_json_skip(&j) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        j.pos++;
+        afirst = 1;
+
+        for ( ;; ) {
+            switch (ngx_http_httpdns_json_next(&j, ']', &afirst)) {
+            case NGX_DONE:
+                goto answer_done;
+            case NGX_OK:
+                break;
+            default:
+                return NGX_ERROR;
+            }
+
+            if (*j.pos != '{') {
+                if (ngx_http_httpdns_json_skip(&j) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                continue;
+            }
+
+            j.pos++;
+            efirst = 1;
+            type = -1;
+            ttl = -1;
+            data.len = 0;
+            data.data = NULL;
+
+            for ( ;; ) {
+                switch (ngx_http_httpdns_json_next(&j, '}', &efirst)) {
+                case NGX_DONE:
+                    goto record_done;
+                case NGX_OK:
+                    break;
+                default:
+                    return NGX_ERROR;
+                }
+
+                if (ngx_http_httpdns_json_key(&j, &key) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                if (ngx_http_httpdns_key_is(&key, "type")) {
+                    if (ngx_http_httpdns_json_number(&j, &type) != NGX_OK) {
+                        return NGX_ERROR;
+                    }
+
+                } else if (ngx_http_httpdns_key_is(&key, "TTL")) {
+                    if (ngx_http_httpdns_json_number(&j, &ttl) != NGX_OK) {
+                        return NGX_ERROR;
+                    }
+
+                } else if (ngx_http_httpdns_key_is(&key, "data")
+                           && j.pos < j.last && *j.pos == '"')
+                {
+                    if (ngx_http_httpdns_json_string(&j, &data) != NGX_OK) {
+                        return NGX_ERROR;
+                    }
+
+                } else if (ngx_http_httpdns_json_skip(&j) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+            }
+
+        record_done:
+
+            /* a CNAME in the chain limits the TTL as much as an A does */
+
+            if (type == 5 && ttl >= 0 && (cname_ttl < 0 || ttl < cname_ttl)) {
+                cname_ttl = ttl;
+            }
+
+            if (type == 1
+                && ngx_http_httpdns_parse_ipv4(data.data, data.len, addr)
+                   == NGX_OK)
+            {
+                n = (ttl < 0 || ttl > 0x7fffffff) ? 0 : ttl;
+                ngx_http_httpdns_add(a, addr, (time_t) n);
+            }
+        }
+
+    answer_done:
+
+        continue;
+    }
+
+done:
+
+    if (ngx_http_httpdns_json_end(&j) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (status != 0) {
+        a->err = (status == 3) ? "DNS answer NXDOMAIN"
+                               : "DNS status not NOERROR";
+        return NGX_ERROR;
+    }
+
+    if (a->naddrs == 0) {
+        a->err = "JSON answer has no address";
+        return NGX_ERROR;
+    }
+
+    if (cname_ttl >= 0 && cname_ttl <= 0x7fffffff
+        && (a->ttl == -1 || (time_t) cname_ttl < a->ttl))
+    {
+        a->ttl = (time_t) cname_ttl;
+    }
+
+    a->err = NULL;
+
+    return NGX_OK;
+}
+
+
+/*
+ * DNSPod "/d?dn=" text: "ip;ip[,ttl][|clientip]", optionally followed
+ * by a line break.
+ */
+
+ngx_int_t
+ngx_http_httpdns_parse_dnspod(u_char *p, size_t len,
+    ngx_http_httpdns_answer_t *a)
+{
+    u_char   *last, *s, *bar, *comma;
+    u_char    addr[4];
+    int64_t   ttl;
+
+    a->naddrs = 0;
+    a->ttl = -1;
+    a->err = "dnspod answer is not an address list";
+
+    last = p + len;
+
+    while (last > p
+           && (last[-1] == '\n' || last[-1] == '\r' || last[-1] == ' '))
+    {
+        last--;
+    }
+
+    if (last == p) {
+        a->err = "dnspod answer empty";
+        return NGX_ERROR;
+    }
+
+    bar = ngx_strlchr(p, last, '|');
+    if (bar) {
+        last = bar;
+    }
+
+    comma = ngx_strlchr(p, last, ',');
+
+    if (comma) {
+        if (comma + 1 == last || last - comma > 11) {
+            return NGX_ERROR;
+        }
+
+        ttl = 0;
+
+        for (s = comma + 1; s < last; s++) {
+            if (*s < '0' || *s > '9') {
+                return NGX_ERROR;
+            }
+
+            ttl = ttl * 10 + (*s - '0');
+        }
+
+        if (ttl > 0x7fffffff) {
+            ttl = 0x7fffffff;
+        }
+
+        last = comma;
+
+    } else {
+        ttl = -1;
+    }
+
+    while (p < last) {
+        s = ngx_strlchr(p, last, ';');
+        if (s == NULL) {
+            s = last;
+        }
+
+        if (ngx_http_httpdns_parse_ipv4(p, s - p, addr) != NGX_OK) {
+            a->naddrs = 0;
+            return NGX_ERROR;
+        }
+
+        ngx_http_httpdns_add(a, addr, (time_t) ttl);
+
+        p = s + 1;
+    }
+
+    if (a->naddrs == 0) {
+        return NGX_ERROR;
+    }
+
+    a->ttl = (time_t) ttl;
+    a->err = NULL;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Alibaba Cloud "/d?host=":
+ * {"host":..,"ips":["1.2.3.4"],"ttl":57,"origin_ttl":120};
+ * origin_ttl wins when it is above zero; a "code" is an error answer.
+ */
+
+ngx_int_t
+ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
+    ngx_http_httpdns_answer_t *a)
+{
+    u_char                   addr[4];
+    int64_t                  ttl, origin_ttl;
+    ngx_str_t                key, ip;
+    ngx_uint_t               first, afirst, code;
+    ngx_http_httpdns_json_t  j;
+
+    a->naddrs = 0;
+    a->ttl = -1;
+    a->err = "JSON answer malformed";
+
+    j.pos = p;
+    j.last = p + len;
+    j.depth = 0;
+
+    ttl = -1;
+    origin_ttl = -1;
+    code = 0;
+
+    ngx_http_httpdns_json_ws(&j);
+
+    if (ngx_http_httpdns_json_char(&j, '{') != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    first = 1;
+
+    for ( ;; ) {
+        switch (ngx_http_httpdns_json_next(&j, '}', &first)) {
+        case NGX_DONE:
+            goto done;
+        case NGX_OK:
+            break;
+        default:
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_httpdns_json_key(&j, &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_httpdns_key_is(&key, "ttl")) {
+            if (ngx_http_httpdns_json_number(&j, &ttl) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_http_httpdns_key_is(&key, "origin_ttl")) {
+            if (ngx_http_httpdns_json_number(&j, &origin_ttl) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_http_httpdns_key_is(&key, "code")) {
+            code = 1;
+        }
+
+        if (!ngx_http_httpdns_key_is(&key, "ips")
+            || j.pos == j.last || *j.pos != '[')
+        {
+            if (ngx_http_httpdns_json_skip(&j) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        j.pos++;
+        afirst = 1;
+
+        for ( ;; ) {
+            switch (ngx_http_httpdns_json_next(&j, ']', &afirst)) {
+            case NGX_DONE:
+                goto ips_done;
+            case NGX_OK:
+                break;
+            default:
+                return NGX_ERROR;
+            }
+
+            if (*j.pos != '"') {
+                if (ngx_http_httpdns_json_skip(&j) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                continue;
+            }
+
+            if (ngx_http_httpdns_json_string(&j, &ip) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (ngx_http_httpdns_parse_ipv4(ip.data, ip.len, addr)
+                == NGX_OK)
+            {
+                ngx_http_httpdns_add(a, addr, -1);
+            }
+        }
+
+    ips_done:
+
+        continue;
+    }
+
+done:
+
+    if (ngx_http_httpdns_json_end(&j) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (code) {
+        a->err = "alicloud answer is an error";
+        return NGX_ERROR;
+    }
+
+    if (a->naddrs == 0) {
+        a->err = "JSON answer has no address";
+        return NGX_ERROR;
+    }
+
+    if (origin_ttl > 0) {
+        ttl = origin_ttl;
+    }
+
+    a->ttl = (ttl < 0) ? -1 : (time_t) ngx_min(ttl, 0x7fffffff);
+    a->err = NULL;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_httpdns_json_ws(ngx_http_httpdns_json_t *j)
+{
+    while (j->pos < j->last
+           && (*j->pos == ' ' || *j->pos == '\t' || *j->pos == '\n'
+               || *j->pos == '\r'))
+    {
+        j->pos++;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_httpdns_json_char(ngx_http_httpdns_json_t *j, u_char ch)
+{
+    if (j->pos == j->last || *j->pos != ch) {
+        return NGX_ERROR;
+    }
+
+    j->pos++;
+
+    return NGX_OK;
+}
+
+
+/* the raw contents of a string; escapes are checked, not decoded */
+
+static ngx_int_t
+ngx_http_httpdns_json_string(ngx_http_httpdns_json_t *j, ngx_str_t *s)
+{
+    u_char      *p;
+    ngx_uint_t   i;
+
+    if (ngx_http_httpdns_json_char(j, '"') != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    s->data = j->pos;
+
+    for (p = j->pos; p < j->last; p++) {
+
+        if (*p == '"') {
+            s->len = p - s->data;
+            j->pos = p + 1;
+            return NGX_OK;
+        }
+
+        if (*p < 0x20) {
+            return NGX_ERROR;
+        }
+
+        if (*p != '\\') {
+            continue;
+        }
+
+        if (++p == j->last) {
+            return NGX_ERROR;
+        }
+
+        switch (*p) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+        case 'r': case 't':
+            break;
+
+        case 'u':
+            if (j->last - p < 5) {
+                return NGX_ERROR;
+            }
+
+            for (i = 1; i <= 4; i++) {
+                if (!((p[i] >= '0' && p[i] <= '9')
+                      || (ngx_tolower(p[i]) >= 'a'
+                          && ngx_tolower(p[i]) <= 'f')))
+                {
+                    return NGX_ERROR;
+                }
+            }
+
+            p += 4;
+            break;
+
+        default:
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+/* a JSON number; the integer part is kept, saturated */
+
+static ngx_int_t
+ngx_http_httpdns_json_number(ngx_http_httpdns_json_t *j, int64_t *n)
+{
+    u_char      *p;
+    int64_t      v;
+    ngx_uint_t   neg, digits;
+
+    p = j->pos;
+    neg = 0;
+    v = 0;
+
+    if (p < j->last && *p == '-') {
+        neg = 1;
+        p++;
+    }
+
+    for (digits = 0; p < j->last && *p >= '0' && *p <= '9'; p++, digits++) {
+        if (v < 0x7fffffffffffLL) {
+            v = v * 10 + (*p - '0');
+        }
+    }
+
+    if (digits == 0) {
+        return NGX_ERROR;
+    }
+
+    if (p < j->last && *p == '.') {
+        p++;
+
+        for (digits = 0; p < j->last && *p >= '0' && *p <= '9'; p++) {
+            digits++;
+        }
+
+        if (digits == 0) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (p < j->last && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < j->last && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        for (digits = 0; p < j->last && *p >= '0' && *p <= '9'; p++) {
+            digits++;
+        }
+
+        if (digits == 0) {
+            return NGX_ERROR;
+        }
+    }
+
+    j->pos = p;
+    *n = neg ? -v : v;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_httpdns_json_skip(ngx_http_httpdns_json_t *j)
+{
+    int64_t     n;
+    ngx_int_t   rc;
+    ngx_str_t   s;
+    ngx_uint_t  first;
+
+    if (j->pos == j->last) {
+        return NGX_ERROR;
+    }
+
+    switch (*j->pos) {
+
+    case '"':
+        return ngx_http_httpdns_json_string(j, &s);
+
+    case '{':
+    case '[':
+        if (++j->depth > NGX_HTTP_HTTPDNS_JSON_DEPTH) {
+            return NGX_ERROR;
+        }
+
+        first = 1;
+
+        if (*j->pos++ == '{') {
+            while ((rc = ngx_http_httpdns_json_next(j, '}', &first))
+                   == NGX_OK)
+            {
+                if (ngx_http_httpdns_json_key(j, &s) != NGX_OK
+                    || ngx_http_httpdns_json_skip(j) != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+            }
+
+        } else {
+            while ((rc = ngx_http_httpdns_json_next(j, ']', &first))
+                   == NGX_OK)
+            {
+                if (ngx_http_httpdns_json_skip(j) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+            }
+        }
+
+        j->depth--;
+
+        return (rc == NGX_DONE) ? NGX_OK : NGX_ERROR;
+
+    case 't':
+        if (j->last - j->pos >= 4 && ngx_strncmp(j->pos, "true", 4) == 0) {
+            j->pos += 4;
+            return NGX_OK;
+        }
+
+        return NGX_ERROR;
+
+    case 'f':
+        if (j->last - j->pos >= 5 && ngx_strncmp(j->pos, "false", 5) == 0) {
+            j->pos += 5;
+            return NGX_OK;
+        }
+
+        return NGX_ERROR;
+
+    case 'n':
+        if (j->last - j->pos >= 4 && ngx_strncmp(j->pos, "null", 4) == 0) {
+            j->pos += 4;
+            return NGX_OK;
+        }
+
+        return NGX_ERROR;
+
+    default:
+        return ngx_http_httpdns_json_number(j, &n);
+    }
+}
+
+
+/*
+ * Inside an object or array: NGX_OK when another member follows (the
+ * position is at it), NGX_DONE past the closing bracket, NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_httpdns_json_next(ngx_http_httpdns_json_t *j, u_char close,
+    ngx_uint_t *first)
+{
+    ngx_http_httpdns_json_ws(j);
+
+    if (j->pos == j->last) {
+        return NGX_ERROR;
+    }
+
+    if (*j->pos == close) {
+        j->pos++;
+        return NGX_DONE;
+    }
+
+    if (!*first) {
+        if (*j->pos != ',') {
+            return NGX_ERROR;
+        }
+
+        j->pos++;
+        ngx_http_httpdns_json_ws(j);
+
+        if (j->pos == j->last) {
+            return NGX_ERROR;
+        }
+    }
+
+    *first = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_httpdns_json_key(ngx_http_httpdns_json_t *j, ngx_str_t *key)
+{
+    if (ngx_http_httpdns_json_string(j, key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_httpdns_json_ws(j);
+
+    if (ngx_http_httpdns_json_char(j, ':') != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_httpdns_json_ws(j);
+
+    return (j->pos < j->last) ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_httpdns_json_end(ngx_http_httpdns_json_t *j)
+{
+    ngx_http_httpdns_json_ws(j);
+
+    return (j->pos == j->last) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* dotted quad, four decimal parts of 0-255, no leading zeros */
+
+ngx_int_t
+ngx_http_httpdns_parse_ipv4(u_char *p, size_t len, u_char *addr)
+{
+    u_char      *last;
+    ngx_uint_t   octet, n, digits;
+
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = p + len;
+
+    for (n = 0; n < 4; n++) {
+        octet = 0;
+
+        for (digits = 0; p < last && *p >= '0' && *p <= '9'; p++) {
+            if (digits && octet == 0) {
+                return NGX_ERROR;
+            }
+
+            octet = octet * 10 + (*p - '0');
+
+            if (++digits > 3 || octet > 255) {
+                return NGX_ERROR;
+            }
+        }
+
+        if (digits == 0) {
+            return NGX_ERROR;
+        }
+
+        addr[n] = (u_char) octet;
+
+        if (n < 3) {
+            if (p == last || *p != '.') {
+                return NGX_ERROR;
+            }
+
+            p++;
+        }
+    }
+
+    return (p == last) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* host name: labels of 1-63 letters, digits, '-' or '_', up to 253 */
+
+ngx_int_t
+ngx_http_httpdns_valid_domain(u_char *p, size_t len)
+{
+    u_char      ch;
+    size_t      i, label;
+
+    if (len && p[len - 1] == '.') {
+        len--;
+    }
+
+    if (len == 0 || len > NGX_HTTP_HTTPDNS_MAX_NAME) {
+        return NGX_ERROR;
+    }
+
+    label = 0;
+
+    for (i = 0; i < len; i++) {
+        ch = p[i];
+
+        if (ch == '.') {
+            if (label == 0) {
+                return NGX_ERROR;
+            }
+
+            label = 0;
+            continue;
+        }
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+              || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+        {
+            return NGX_ERROR;
+        }
+
+        if (++label > 63) {
+            return NGX_ERROR;
+        }
+    }
+
+    return (label == 0) ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * The "stream" argument: percent-decoded into dst (len bytes at most),
+ * then 1-128 bytes of A-Z a-z 0-9 . _ - ~
+ */
+
+ngx_int_t
+ngx_http_httpdns_decode_stream(u_char *p, size_t len, u_char *dst,
+    size_t *dlen)
+{
+    u_char      ch, c1, c2;
+    size_t      n;
+    ngx_uint_t  i;
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        ch = p[i];
+
+        if (ch == '%') {
+            if (len - i < 3) {
+                return NGX_ERROR;
+            }
+
+            c1 = ngx_tolower(p[i + 1]);
+            c2 = ngx_tolower(p[i + 2]);
+
+            if (!((c1 >= '0' && c1 <= '9') || (c1 >= 'a' && c1 <= 'f'))
+                || !((c2 >= '0' && c2 <= '9') || (c2 >= 'a' && c2 <= 'f')))
+            {
+                return NGX_ERROR;
+            }
+
+            ch = (u_char) (((c1 >= 'a') ? c1 - 'a' + 10 : c1 - '0') << 4
+                           | ((c2 >= 'a') ? c2 - 'a' + 10 : c2 - '0'));
+            i += 2;
+        }
+
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+              || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'
+              || ch == '-' || ch == '~'))
+        {
+            return NGX_ERROR;
+        }
+
+        if (n == NGX_HTTP_HTTPDNS_MAX_STREAM) {
+            return NGX_ERROR;
+        }
+
+        dst[n++] = ch;
+    }
+
+    if (n == 0) {
+        return NGX_ERROR;
+    }
+
+    *dlen = n;
+
+    return NGX_OK;
+}
+
+
+/* bytes that cannot go into a URL or a header line */
+
+ngx_int_t
+ngx_http_httpdns_url_safe(u_char *p, size_t len)
+{
+    u_char  *last;
+
+    if (len == 0) {
+        return NGX_ERROR;
+    }
+
+    for (last = p + len; p < last; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '<'
+            || *p == '>' || *p == '\\')
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
