@@ -50,7 +50,10 @@ $(NGX_BUILD)/objs/Makefile: config | deps
 
 build: $(NGX_BUILD)/objs/Makefile $(SOURCES)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
-	cp $(NGX_BUILD)/objs/*.so $(BUILD)/
+	@# a new file, not an overwrite: a running nginx may have the old mapped
+	for so in $(NGX_BUILD)/objs/*.so; do \
+	    cp $$so $(BUILD)/.tmp.so && mv $(BUILD)/.tmp.so $(BUILD)/$${so##*/}; \
+	done
 
 test-env:
 	@util/test-env

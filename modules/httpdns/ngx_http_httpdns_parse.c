@@ -109,10 +109,10 @@ ngx_http_httpdns_dns_query(u_char *buf, u_char *name, size_t len,
 
     alen = (prefix + 7) / 8;
 
-    /* OPT: root, type 41, UDP size 4096, TTL 0 */
+    /* OPT: root, type 41, UDP size 1232 (DNS flag day 2020), TTL 0 */
     *p++ = 0;
     *p++ = 0; *p++ = 41;
-    *p++ = 0x10; *p++ = 0;
+    *p++ = 0x04; *p++ = 0xd0;
     *p++ = 0; *p++ = 0; *p++ = 0; *p++ = 0;
     *p++ = 0; *p++ = (u_char) (4 + 4 + alen);
 
