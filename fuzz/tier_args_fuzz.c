@@ -25,7 +25,7 @@ ngx_http_tier_fuzz_value(ngx_str_t *v, size_t size)
         return;
     }
 
-    len = ngx_http_tier_unescape(buf, size, v);
+    len = ngx_http_live_unescape(buf, size, v);
 
     if (len > (ngx_int_t) size || (len < 0 && len != NGX_ERROR
                                    && len != NGX_DECLINED))

@@ -11,18 +11,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-
-
-/*
- * The shared code is linked into every .so of the suite; nginx loads
- * modules with RTLD_GLOBAL, so keep these symbols out of the dynamic
- * symbol table to avoid interposition between our modules.
- */
-#if (__GNUC__ >= 4)
-#define NGX_HTTP_LIVE_HIDDEN  __attribute__((visibility("hidden")))
-#else
-#define NGX_HTTP_LIVE_HIDDEN
-#endif
+#include "ngx_http_live_parse.h"
 
 
 NGX_HTTP_LIVE_HIDDEN

@@ -10,17 +10,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
-
-
-/*
- * Hidden like the suite's shared code; spelt out here because this header
- * must build without ngx_http.h (the fuzzer has no full nginx tree).
- */
-#if (__GNUC__ >= 4)
-#define NGX_HTTP_HLS_FAST_START_HIDDEN  __attribute__((visibility("hidden")))
-#else
-#define NGX_HTTP_HLS_FAST_START_HIDDEN
-#endif
+#include "ngx_http_live_parse.h"
 
 
 /* the most fragments a fast-start playlist may list */
@@ -71,13 +61,13 @@ typedef struct {
  * parse: NGX_OK for a media playlist with at least one segment and a
  * target duration; NGX_DECLINED otherwise (master playlist, garbage).
  */
-NGX_HTTP_HLS_FAST_START_HIDDEN
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
     ngx_http_hls_fast_start_playlist_t *pl);
-NGX_HTTP_HLS_FAST_START_HIDDEN
+NGX_HTTP_LIVE_HIDDEN
 size_t ngx_http_hls_fast_start_playlist_size(
     ngx_http_hls_fast_start_playlist_t *pl, ngx_uint_t n);
-NGX_HTTP_HLS_FAST_START_HIDDEN
+NGX_HTTP_LIVE_HIDDEN
 u_char *ngx_http_hls_fast_start_playlist_render(
     ngx_http_hls_fast_start_playlist_t *pl, u_char *src, ngx_uint_t n,
     u_char *dst);

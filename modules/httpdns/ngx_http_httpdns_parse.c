@@ -1244,50 +1244,27 @@ ngx_int_t
 ngx_http_httpdns_decode_stream(u_char *p, size_t len, u_char *dst,
     size_t *dlen)
 {
-    u_char      ch, c1, c2;
-    size_t      n;
-    ngx_uint_t  i;
+    u_char     *c, *last;
+    ngx_int_t   n;
+    ngx_str_t   src;
 
-    n = 0;
+    src.len = len;
+    src.data = p;
 
-    for (i = 0; i < len; i++) {
-        ch = p[i];
+    /* a bad escape, too long, or empty */
 
-        if (ch == '%') {
-            if (len - i < 3) {
-                return NGX_ERROR;
-            }
+    n = ngx_http_live_unescape(dst, NGX_HTTP_HTTPDNS_MAX_STREAM, &src);
+    if (n <= 0) {
+        return NGX_ERROR;
+    }
 
-            c1 = ngx_tolower(p[i + 1]);
-            c2 = ngx_tolower(p[i + 2]);
-
-            if (!((c1 >= '0' && c1 <= '9') || (c1 >= 'a' && c1 <= 'f'))
-                || !((c2 >= '0' && c2 <= '9') || (c2 >= 'a' && c2 <= 'f')))
-            {
-                return NGX_ERROR;
-            }
-
-            ch = (u_char) (((c1 >= 'a') ? c1 - 'a' + 10 : c1 - '0') << 4
-                           | ((c2 >= 'a') ? c2 - 'a' + 10 : c2 - '0'));
-            i += 2;
-        }
-
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-              || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'
-              || ch == '-' || ch == '~'))
+    for (c = dst, last = dst + n; c < last; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')
+              || (*c >= '0' && *c <= '9') || *c == '.' || *c == '_'
+              || *c == '-' || *c == '~'))
         {
             return NGX_ERROR;
         }
-
-        if (n == NGX_HTTP_HTTPDNS_MAX_STREAM) {
-            return NGX_ERROR;
-        }
-
-        dst[n++] = ch;
-    }
-
-    if (n == 0) {
-        return NGX_ERROR;
     }
 
     *dlen = n;

@@ -10,6 +10,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include "ngx_http_live_parse.h"
 
 
 /*
@@ -35,21 +36,30 @@ typedef struct {
 } ngx_http_httpdns_answer_t;
 
 
+NGX_HTTP_LIVE_HIDDEN
 size_t ngx_http_httpdns_dns_query(u_char *buf, u_char *name, size_t len,
     ngx_uint_t family, u_char *addr, ngx_uint_t prefix);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_httpdns_parse_dns(u_char *p, size_t len, u_char *name,
     size_t nlen, ngx_http_httpdns_answer_t *a);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
     ngx_http_httpdns_answer_t *a);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_httpdns_parse_dnspod(u_char *p, size_t len,
     ngx_http_httpdns_answer_t *a);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
     ngx_http_httpdns_answer_t *a);
 
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_httpdns_parse_ipv4(u_char *p, size_t len, u_char *addr);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_httpdns_valid_domain(u_char *p, size_t len);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_httpdns_decode_stream(u_char *p, size_t len, u_char *dst,
     size_t *dlen);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_httpdns_url_safe(u_char *p, size_t len);
 
 

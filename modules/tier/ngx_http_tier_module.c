@@ -327,7 +327,7 @@ ngx_http_tier_pick(ngx_http_request_t *r, ngx_http_tier_args_t *args)
                                         "the \"key\" argument is required");
     }
 
-    klen = ngx_http_tier_unescape(key, NGX_HTTP_TIER_KEY_MAX, &args->key);
+    klen = ngx_http_live_unescape(key, NGX_HTTP_TIER_KEY_MAX, &args->key);
 
     if (klen == NGX_DECLINED) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -448,7 +448,7 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
     }
 
     if (args->flashver.data) {
-        flen = ngx_http_tier_unescape(flashver, sizeof(flashver),
+        flen = ngx_http_live_unescape(flashver, sizeof(flashver),
                                       &args->flashver);
 
         if (flen == (ngx_int_t) ngx_http_tier_relay_flashver.len
@@ -473,14 +473,14 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
         }
     }
 
-    alen = ngx_http_tier_unescape(key, NGX_HTTP_TIER_KEY_MAX - 1,
+    alen = ngx_http_live_unescape(key, NGX_HTTP_TIER_KEY_MAX - 1,
                                   &args->app);
 
     nlen = NGX_ERROR;
 
     if (alen >= 0) {
         key[alen] = '/';
-        nlen = ngx_http_tier_unescape(key + alen + 1,
+        nlen = ngx_http_live_unescape(key + alen + 1,
                                       NGX_HTTP_TIER_KEY_MAX - alen - 1,
                                       &args->name);
     }
@@ -606,7 +606,7 @@ ngx_http_tier_admin_handler(ngx_http_request_t *r)
                                         "the \"id\" argument is required");
     }
 
-    len = ngx_http_tier_unescape(id, NGX_HTTP_TIER_ID_MAX, &args.id);
+    len = ngx_http_live_unescape(id, NGX_HTTP_TIER_ID_MAX, &args.id);
 
     m = (len >= 0) ? ngx_http_tier_find_member(group, id, len) : NULL;
 

@@ -10,13 +10,13 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include "ngx_http_live_parse.h"
 
 
 /*
  * Parsers of outside input (query strings, nginx-rtmp notify forms).
  * They use nginx types and macros only, so that they compile and fuzz
- * without linking nginx; hence no ngx_http.h here, and the visibility
- * pragma below instead of NGX_HTTP_LIVE_HIDDEN, to the same effect.
+ * without linking nginx; hence no ngx_http.h here.
  */
 
 
@@ -37,19 +37,13 @@ typedef struct {
 } ngx_http_tier_args_t;
 
 
-#if (__GNUC__ >= 4)
-#pragma GCC visibility push(hidden)
-#endif
-
+NGX_HTTP_LIVE_HIDDEN
 void ngx_http_tier_parse_args(u_char *p, size_t len,
     ngx_http_tier_args_t *args);
-ngx_int_t ngx_http_tier_unescape(u_char *dst, size_t size, ngx_str_t *src);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_tier_valid_key(u_char *p, size_t len);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_tier_parse_n(u_char *p, size_t len);
-
-#if (__GNUC__ >= 4)
-#pragma GCC visibility pop
-#endif
 
 
 #endif /* _NGX_HTTP_TIER_PARSE_H_INCLUDED_ */

@@ -1,0 +1,164 @@
+# Every module loads alone and with the others in any order (SPEC 1), and
+# exports nothing but its module symbols: the code they share is linked
+# into each .so with hidden visibility, so no module interposes another.
+
+use Test::Nginx::Socket 'no_plan';
+
+my @so = map { "$ENV{TEST_NGINX_MODULE_DIR}/ngx_http_${_}_module.so" }
+         qw(tier hls_fast_start httpdns);
+
+for my $so (@so) {
+    my ($name) = $so =~ m{/(ngx_http_\w+_module)\.so$};
+    my @syms = sort map { (split)[2] } grep { /^\S+ [A-Z] / }
+               `nm -D --defined-only $so`;
+    is("@syms", "$name ngx_module_names ngx_module_order ngx_modules",
+       "$name exports its module symbols only");
+}
+
+run_tests();
+
+__DATA__
+=== TEST 1: alone: tier
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 2: alone: hls_fast_start
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 3: alone: httpdns
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 4: order: tier, hls_fast_start, httpdns
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 5: order: tier, httpdns, hls_fast_start
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 6: order: hls_fast_start, tier, httpdns
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 7: order: hls_fast_start, httpdns, tier
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 8: order: httpdns, tier, hls_fast_start
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 9: order: httpdns, hls_fast_start, tier
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
