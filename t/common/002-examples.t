@@ -1,0 +1,63 @@
+# Every config in nginx-conf-examples/ works as written: nginx -t accepts
+# it with our modules, only the load_module paths pointed at this build.
+
+use strict;
+use warnings;
+
+use Test::More;
+use LiveCdn::Helpers;
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my @confs = glob 'nginx-conf-examples/*.conf';
+
+ok(@confs >= 3, 'there are example configs');
+
+for my $conf (@confs) {
+    my ($name) = $conf =~ m{([^/]+)\.conf$};
+    my $dir = helper_dir() . "/$name";
+
+    mkdir $dir;
+    mkdir "$dir/logs";
+
+    open my $in, '<', $conf or die "$conf: $!\n";
+    my $text = do { local $/; <$in> };
+    close $in;
+
+    my $n = $text =~ s{^(\s*load_module\s+)\S*/(ngx_http_\w+_module\.so);}
+                      {$1$ENV{TEST_NGINX_MODULE_DIR}/$2;}mg;
+    $text =~ s{^(\s*load_module\s+)\S*ngx_rtmp_module\.so;}
+              {$1$ENV{TEST_NGINX_RTMP_MODULE};}mg;
+
+    ok($n > 0, "$name loads our modules");
+
+    open my $out, '>', "$dir/nginx.conf" or die "$dir: $!\n";
+    print $out $text;
+    close $out;
+
+    my $res = `$nginx -t -p $dir/ -c $dir/nginx.conf -e $dir/logs/error.log 2>&1`;
+
+    like($res, qr/test is successful/, "$name: nginx -t") or diag($res);
+}
+
+# and the demo's config, as util/demo renders it
+{
+    my $dir = helper_dir() . '/demo';
+    mkdir $dir;
+    mkdir "$dir/logs";
+
+    local $ENV{DEMO_DIR} = $dir;
+    local $ENV{DEMO_HTTP} = free_port();
+    local $ENV{DEMO_RTMP} = free_port();
+    local $ENV{DEMO_MODULES} = $ENV{TEST_NGINX_MODULE_DIR};
+
+    system("envsubst '\${DEMO_DIR} \${DEMO_HTTP} \${DEMO_RTMP} "
+           . "\${DEMO_MODULES}' < util/demo.conf > $dir/nginx.conf") == 0
+        or die "envsubst: $?\n";
+
+    my $res = `$nginx -t -p $dir/ -c $dir/nginx.conf -e $dir/logs/error.log 2>&1`;
+
+    like($res, qr/test is successful/, 'the demo config: nginx -t')
+        or diag($res);
+}
+
+done_testing();
