@@ -803,6 +803,11 @@ ngx_http_hls_fast_start_watch(ngx_http_hls_fast_start_dir_t *d,
 static void
 ngx_http_hls_fast_start_dir_done(ngx_http_hls_fast_start_dir_t *d)
 {
+#if (NGX_LINUX)
+    ngx_queue_t                    *q;
+    ngx_http_hls_fast_start_dir_t  *o;
+#endif
+
     if (d->busy || !ngx_queue_empty(&d->waiters)) {
         return;
     }
@@ -810,17 +815,34 @@ ngx_http_hls_fast_start_dir_done(ngx_http_hls_fast_start_dir_t *d)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "hls fast start: unwatch \"%s\"", d->path);
 
-#if (NGX_LINUX)
-    if (d->wd != -1 && d->mcf->inotify) {
-        (void) inotify_rm_watch(d->mcf->inotify->fd, d->wd);
-    }
-#endif
-
     if (d->poll.timer_set) {
         ngx_del_timer(&d->poll);
     }
 
     ngx_queue_remove(&d->queue);
+
+#if (NGX_LINUX)
+    if (d->wd != -1 && d->mcf->inotify) {
+
+        /* another path to the same directory may still use the watch */
+
+        for (q = ngx_queue_head(&d->mcf->dirs);
+             q != ngx_queue_sentinel(&d->mcf->dirs);
+             q = ngx_queue_next(q))
+        {
+            o = ngx_queue_data(q, ngx_http_hls_fast_start_dir_t, queue);
+
+            if (o->wd == d->wd) {
+                break;
+            }
+        }
+
+        if (q == ngx_queue_sentinel(&d->mcf->dirs)) {
+            (void) inotify_rm_watch(d->mcf->inotify->fd, d->wd);
+        }
+    }
+#endif
+
     ngx_free(d);
 }
 
@@ -1167,7 +1189,7 @@ ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev)
     u_char                               *p;
     ssize_t                               n;
     ngx_err_t                             err;
-    ngx_queue_t                          *q;
+    ngx_queue_t                          *q, *next;
     ngx_connection_t                     *c;
     struct inotify_event                 *ev;
     ngx_http_hls_fast_start_dir_t        *d;
@@ -1213,11 +1235,19 @@ ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev)
         {
             ev = (struct inotify_event *) p;
 
+            /*
+             * Every directory with this watch: two paths to one directory
+             * (a symlink, two aliases) share it.  "d" is pinned while its
+             * requests are woken; others may go meanwhile, and are
+             * unlinked when they do.
+             */
+
             for (q = ngx_queue_head(&mcf->dirs);
                  q != ngx_queue_sentinel(&mcf->dirs);
-                 q = ngx_queue_next(q))
+                 q = next)
             {
                 d = ngx_queue_data(q, ngx_http_hls_fast_start_dir_t, queue);
+                next = ngx_queue_next(q);
 
                 if (ev->mask & IN_Q_OVERFLOW) {
 
@@ -1230,42 +1260,45 @@ ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev)
                     continue;
                 }
 
-                if (d->wd == ev->wd) {
-                    break;
-                }
-            }
-
-            if (q == ngx_queue_sentinel(&mcf->dirs)) {
-                continue;
-            }
-
-            if (ev->mask & IN_IGNORED) {
-
-                /* the directory is gone: poll until it is back */
-
-                ngx_log_error(NGX_LOG_INFO, rev->log, 0,
-                              "hls fast start: \"%s\" unwatched, polling",
-                              d->path);
-
-                d->wd = -1;
-
-                if (!d->poll.timer_set) {
-                    ngx_add_timer(&d->poll, 1);
+                if (d->wd != ev->wd) {
+                    continue;
                 }
 
-                continue;
+                if (ev->mask & IN_IGNORED) {
+
+                    /* the directory is gone: poll until it is back */
+
+                    ngx_log_error(NGX_LOG_INFO, rev->log, 0,
+                                  "hls fast start: \"%s\" unwatched, "
+                                  "polling", d->path);
+
+                    d->wd = -1;
+
+                    if (!d->poll.timer_set) {
+                        ngx_add_timer(&d->poll, 1);
+                    }
+
+                    continue;
+                }
+
+                if (ev->len == 0) {
+                    continue;
+                }
+
+                ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rev->log, 0,
+                               "hls fast start: inotify \"%s\" in \"%s\"",
+                               ev->name, d->path);
+
+                d->busy++;
+
+                (void) ngx_http_hls_fast_start_changed(d, (u_char *) ev->name,
+                                                       ngx_strlen(ev->name));
+
+                next = ngx_queue_next(q);
+
+                d->busy--;
+                ngx_http_hls_fast_start_dir_done(d);
             }
-
-            if (ev->len == 0) {
-                continue;
-            }
-
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rev->log, 0,
-                           "hls fast start: inotify \"%s\" in \"%s\"",
-                           ev->name, d->path);
-
-            ngx_http_hls_fast_start_changed(d, (u_char *) ev->name,
-                                            ngx_strlen(ev->name));
         }
     }
 }

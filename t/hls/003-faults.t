@@ -16,6 +16,7 @@ $ENV{TEST_NGINX_EDGE_PORT} = free_port();
 $ENV{TEST_NGINX_HLS_DIR} = "$dir/hls";
 
 mkdir "$dir/hls";
+symlink "hls", "$dir/link" or die "symlink: $!\n";
 
 start_nginx_helper('edge', wait_port => $ENV{TEST_NGINX_EDGE_PORT},
                    conf => <<'EOC');
@@ -30,6 +31,12 @@ http {
         listen 127.0.0.1:$TEST_NGINX_EDGE_PORT;
         location /hls/ {
             alias $TEST_NGINX_HLS_DIR/;
+            hls_fast_start fs;
+            hls_fast_start_wait 4s;
+            add_header X-FS $hls_fast_start always;
+        }
+        location /link/ {
+            alias $TEST_NGINX_HLS_DIR/../link/;
             hls_fast_start fs;
             hls_fast_start_wait 4s;
             add_header X-FS $hls_fast_start always;
@@ -119,6 +126,90 @@ sub edge_log {
     is($status, 200, 'the worker still answers');
     like(edge_log(), qr/hls fast start: playlist ".*big\/index\.m3u8" too big/,
          'the size is logged');
+}
+
+
+# 2. The same directory reached through two paths (a symlink): inotify
+#    gives both one watch.  A rename wakes the requests held through
+#    either path, and the first to finish does not take the watch away
+#    from the other.
+
+sub playlist {
+    my ($ms) = @_;
+    my $pl = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:$ms\n#EXT-X-TARGETDURATION:2\n";
+    $pl .= "#EXTINF:2.000,\ns-$_.ts\n" for $ms .. $ms + 2;
+    return $pl;
+}
+
+sub rename_playlist {
+    my ($ms) = @_;
+    spew("$dir/hls/s.m3u8.bak", playlist($ms));
+    rename "$dir/hls/s.m3u8.bak", "$dir/hls/s.m3u8" or die "rename: $!\n";
+    return time;
+}
+
+{
+    rename_playlist(1);
+
+    my @s = (start_request('/hls/s.m3u8', 'both-1'),
+             start_request('/link/s.m3u8', 'both-2'));
+    sleep 0.5;
+
+    my $start = rename_playlist(2);
+    my @r = map { finish_request($_, 8) } @s;
+
+    for my $i (0, 1) {
+        is($r[$i]->{fs}, 'held', "two paths, request $i: held");
+        ok($r[$i]->{done} - $start < 1,
+           sprintf("two paths, request $i: answered %.3f s after the rename",
+                   $r[$i]->{done} - $start));
+        like($r[$i]->{body}, qr/^#EXT-X-MEDIA-SEQUENCE:3\n/m,
+             "two paths, request $i: the renamed playlist, trimmed");
+    }
+
+    # one path held now, the other one held and answered meanwhile
+
+    my $a = start_request('/hls/s.m3u8', 'both-3');
+    sleep 0.3;
+    my $b = start_request('/link/s.m3u8', 'both-4');
+    sleep 0.3;
+    $start = rename_playlist(3);
+    my $rb = finish_request($b, 8);
+    my $ra = finish_request($a, 8);
+
+    is($ra->{fs}, 'held', 'first path held again');
+    ok($ra->{done} - $start < 1,
+       sprintf('first path: answered %.3f s after the rename',
+               $ra->{done} - $start));
+
+    # another file waited for through the first path: the event for
+    # s.m3u8 must still reach the second path's directory
+
+    my $other = start_request('/hls/other.m3u8', 'both-6');
+    sleep 0.3;
+    my $d = start_request('/link/s.m3u8', 'both-7');
+    sleep 0.3;
+    $start = rename_playlist(4);
+    my $rd = finish_request($d, 8);
+
+    is($rd->{fs}, 'held', 'other file on the first path: second path held');
+    ok($rd->{done} - $start < 1,
+       sprintf('other file on the first path: answered %.3f s after the '
+               . 'rename', $rd->{done} - $start));
+
+    my $ro = finish_request($other, 8);
+    is($ro->{status}, 404, 'the other file never came: 404');
+    is($ro->{fs}, 'timeout', 'the other file never came: timeout');
+
+    my $c = start_request('/link/s.m3u8', 'both-5');
+    sleep 0.3;
+    $start = rename_playlist(5);
+    my $rc = finish_request($c, 8);
+
+    is($rc->{fs}, 'held', 'second path alone: held');
+    ok($rc->{done} - $start < 1,
+       sprintf('second path alone: answered %.3f s after the rename',
+               $rc->{done} - $start));
 }
 
 
