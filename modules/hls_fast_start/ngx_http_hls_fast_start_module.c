@@ -117,8 +117,8 @@ static void ngx_http_hls_fast_start_watch(ngx_http_hls_fast_start_dir_t *d,
     ngx_log_t *log);
 static void ngx_http_hls_fast_start_dir_done(
     ngx_http_hls_fast_start_dir_t *d);
-static void ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
-    u_char *name, size_t len);
+static ngx_uint_t ngx_http_hls_fast_start_changed(
+    ngx_http_hls_fast_start_dir_t *d, u_char *name, size_t len);
 static void ngx_http_hls_fast_start_release(
     ngx_http_hls_fast_start_ctx_t *ctx, ngx_uint_t state);
 static void ngx_http_hls_fast_start_release_all(
@@ -803,6 +803,11 @@ ngx_http_hls_fast_start_watch(ngx_http_hls_fast_start_dir_t *d,
 static void
 ngx_http_hls_fast_start_dir_done(ngx_http_hls_fast_start_dir_t *d)
 {
+#if (NGX_LINUX)
+    ngx_queue_t                    *q;
+    ngx_http_hls_fast_start_dir_t  *o;
+#endif
+
     if (d->busy || !ngx_queue_empty(&d->waiters)) {
         return;
     }
@@ -810,28 +815,52 @@ ngx_http_hls_fast_start_dir_done(ngx_http_hls_fast_start_dir_t *d)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "hls fast start: unwatch \"%s\"", d->path);
 
-#if (NGX_LINUX)
-    if (d->wd != -1 && d->mcf->inotify) {
-        (void) inotify_rm_watch(d->mcf->inotify->fd, d->wd);
-    }
-#endif
-
     if (d->poll.timer_set) {
         ngx_del_timer(&d->poll);
     }
 
     ngx_queue_remove(&d->queue);
+
+#if (NGX_LINUX)
+    if (d->wd != -1 && d->mcf->inotify) {
+
+        /* another path to the same directory may still use the watch */
+
+        for (q = ngx_queue_head(&d->mcf->dirs);
+             q != ngx_queue_sentinel(&d->mcf->dirs);
+             q = ngx_queue_next(q))
+        {
+            o = ngx_queue_data(q, ngx_http_hls_fast_start_dir_t, queue);
+
+            if (o->wd == d->wd) {
+                break;
+            }
+        }
+
+        if (q == ngx_queue_sentinel(&d->mcf->dirs)) {
+            (void) inotify_rm_watch(d->mcf->inotify->fd, d->wd);
+        }
+    }
+#endif
+
     ngx_free(d);
 }
 
 
-static void
+/*
+ * Wakes the requests held for the file "name" in "d" if it differs from
+ * what they saw.  Returns how many it released: none means the queue is
+ * unchanged.
+ */
+
+static ngx_uint_t
 ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
     u_char *name, size_t len)
 {
     u_char                              *data;
     ngx_int_t                            rc;
     ngx_buf_t                           *b;
+    ngx_uint_t                           n, loaded;
     ngx_queue_t                         *q, *next, ready;
     ngx_file_info_t                      fi;
     ngx_http_request_t                  *r;
@@ -841,7 +870,8 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
     ngx_queue_init(&ready);
 
     data = NULL;
-    rc = NGX_DECLINED;
+    loaded = 0;
+    rc = NGX_ERROR;
 
     for (q = ngx_queue_head(&d->waiters);
          q != ngx_queue_sentinel(&d->waiters);
@@ -858,25 +888,35 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
 
         /* the playlist is read and parsed once for all its waiters */
 
-        if (rc == NGX_DECLINED) {
+        if (!loaded) {
+            loaded = 1;
+
             rc = ngx_http_hls_fast_start_read(ctx->path.data,
                                               ctx->request->connection->log,
                                               &fi, &data);
-            if (rc != NGX_OK) {
-                return;
+
+            if (rc == NGX_DECLINED) {
+                /* gone again: wait for the next event */
+                return 0;
             }
 
-            rc = ngx_http_hls_fast_start_playlist_parse(data,
+            if (rc == NGX_OK) {
+                rc = ngx_http_hls_fast_start_playlist_parse(data,
                                                         ngx_file_size(&fi),
                                                         &pl);
-            if (rc == NGX_DECLINED) {
-                rc = NGX_ERROR;
+                if (rc == NGX_DECLINED) {
+                    ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log,
+                                  0, "hls fast start: \"%s\" is not a "
+                                  "media playlist", ctx->path.data);
+                    rc = NGX_ERROR;
+                }
             }
         }
 
         /* an event older than the playlist the request has seen */
 
-        if (ctx->exists
+        if (data
+            && ctx->exists
             && ctx->uniq == ngx_file_uniq(&fi)
             && ctx->mtime == ngx_file_mtime(&fi)
             && ctx->size == ngx_file_size(&fi))
@@ -888,9 +928,7 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
         ngx_queue_insert_tail(&ready, q);
     }
 
-    if (data == NULL) {
-        return;
-    }
+    n = 0;
 
     d->busy++;
 
@@ -904,10 +942,11 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
         ngx_queue_remove(q);
         ngx_queue_insert_tail(&d->waiters, q);
 
+        n++;
+
+        /* unreadable or not a media playlist: the stock answer */
+
         if (rc != NGX_OK) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "hls fast start: \"%s\" is not a media playlist",
-                          ctx->path.data);
             ngx_http_hls_fast_start_release(ctx,
                                             NGX_HTTP_HLS_FAST_START_FIRST);
             continue;
@@ -935,10 +974,14 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
         ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_HELD);
     }
 
-    ngx_free(data);
+    if (data) {
+        ngx_free(data);
+    }
 
     d->busy--;
     ngx_http_hls_fast_start_dir_done(d);
+
+    return n;
 }
 
 
@@ -1072,12 +1115,14 @@ ngx_http_hls_fast_start_poll_handler(ngx_event_t *ev)
                 continue;
             }
 
-            /* the queue changes under the release: look again */
+            /* the queue changes under a release: look again */
 
-            ngx_http_hls_fast_start_changed(d, ctx->name.data,
-                                            ctx->name.len);
-            changed = 1;
-            break;
+            if (ngx_http_hls_fast_start_changed(d, ctx->name.data,
+                                                ctx->name.len))
+            {
+                changed = 1;
+                break;
+            }
         }
 
     } while (changed);
@@ -1144,7 +1189,7 @@ ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev)
     u_char                               *p;
     ssize_t                               n;
     ngx_err_t                             err;
-    ngx_queue_t                          *q;
+    ngx_queue_t                          *q, *next;
     ngx_connection_t                     *c;
     struct inotify_event                 *ev;
     ngx_http_hls_fast_start_dir_t        *d;
@@ -1190,11 +1235,19 @@ ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev)
         {
             ev = (struct inotify_event *) p;
 
+            /*
+             * Every directory with this watch: two paths to one directory
+             * (a symlink, two aliases) share it.  "d" is pinned while its
+             * requests are woken; others may go meanwhile, and are
+             * unlinked when they do.
+             */
+
             for (q = ngx_queue_head(&mcf->dirs);
                  q != ngx_queue_sentinel(&mcf->dirs);
-                 q = ngx_queue_next(q))
+                 q = next)
             {
                 d = ngx_queue_data(q, ngx_http_hls_fast_start_dir_t, queue);
+                next = ngx_queue_next(q);
 
                 if (ev->mask & IN_Q_OVERFLOW) {
 
@@ -1207,42 +1260,45 @@ ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev)
                     continue;
                 }
 
-                if (d->wd == ev->wd) {
-                    break;
-                }
-            }
-
-            if (q == ngx_queue_sentinel(&mcf->dirs)) {
-                continue;
-            }
-
-            if (ev->mask & IN_IGNORED) {
-
-                /* the directory is gone: poll until it is back */
-
-                ngx_log_error(NGX_LOG_INFO, rev->log, 0,
-                              "hls fast start: \"%s\" unwatched, polling",
-                              d->path);
-
-                d->wd = -1;
-
-                if (!d->poll.timer_set) {
-                    ngx_add_timer(&d->poll, 1);
+                if (d->wd != ev->wd) {
+                    continue;
                 }
 
-                continue;
+                if (ev->mask & IN_IGNORED) {
+
+                    /* the directory is gone: poll until it is back */
+
+                    ngx_log_error(NGX_LOG_INFO, rev->log, 0,
+                                  "hls fast start: \"%s\" unwatched, "
+                                  "polling", d->path);
+
+                    d->wd = -1;
+
+                    if (!d->poll.timer_set) {
+                        ngx_add_timer(&d->poll, 1);
+                    }
+
+                    continue;
+                }
+
+                if (ev->len == 0) {
+                    continue;
+                }
+
+                ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rev->log, 0,
+                               "hls fast start: inotify \"%s\" in \"%s\"",
+                               ev->name, d->path);
+
+                d->busy++;
+
+                (void) ngx_http_hls_fast_start_changed(d, (u_char *) ev->name,
+                                                       ngx_strlen(ev->name));
+
+                next = ngx_queue_next(q);
+
+                d->busy--;
+                ngx_http_hls_fast_start_dir_done(d);
             }
-
-            if (ev->len == 0) {
-                continue;
-            }
-
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, rev->log, 0,
-                           "hls fast start: inotify \"%s\" in \"%s\"",
-                           ev->name, d->path);
-
-            ngx_http_hls_fast_start_changed(d, (u_char *) ev->name,
-                                            ngx_strlen(ev->name));
         }
     }
 }
