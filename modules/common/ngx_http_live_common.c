@@ -70,9 +70,8 @@ ngx_int_t
 ngx_http_live_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
     ngx_buf_t *b)
 {
-    ngx_int_t         rc;
-    ngx_chain_t       out;
-    ngx_table_elt_t  *cc;
+    ngx_int_t    rc;
+    ngx_chain_t  out;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -88,14 +87,11 @@ ngx_http_live_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
         r->headers_out.content_type_len = type->len;
     }
 
-    cc = ngx_list_push(&r->headers_out.headers);
-    if (cc == NULL) {
+    if (ngx_http_live_add_header(r, "Cache-Control", &ngx_http_live_no_store)
+        == NULL)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    cc->hash = 1;
-    ngx_str_set(&cc->key, "Cache-Control");
-    cc->value = ngx_http_live_no_store;
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = b->last - b->pos;
@@ -154,4 +150,26 @@ ngx_http_live_send_error(ngx_http_request_t *r, ngx_uint_t status,
                    "live error answer: %ui %s \"%s\"", status, code, detail);
 
     return ngx_http_live_send_json(r, status, b);
+}
+
+
+ngx_table_elt_t *
+ngx_http_live_add_header(ngx_http_request_t *r, char *key, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.len = ngx_strlen(key);
+    h->key.data = (u_char *) key;
+    h->value = *value;
+
+    return h;
 }

@@ -20,6 +20,9 @@ NGX_HTTP_LIVE_HIDDEN
 u_char *ngx_http_live_json_escape(u_char *dst, u_char *src, size_t size);
 
 NGX_HTTP_LIVE_HIDDEN
+ngx_table_elt_t *ngx_http_live_add_header(ngx_http_request_t *r, char *key,
+    ngx_str_t *value);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_live_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 NGX_HTTP_LIVE_HIDDEN

@@ -425,6 +425,7 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
 {
     u_char                    *p;
     size_t                     len;
+    ngx_str_t                  location;
     ngx_int_t                  alen, nlen, flen;
     ngx_uint_t                 best;
     ngx_table_elt_t           *h;
@@ -535,29 +536,23 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
                                         "bytes nginx-rtmp accepts");
     }
 
-    p = ngx_pnalloc(r->pool, sizeof("rtmp:///") - 1 + m->addr.len + len);
-    if (p == NULL) {
+    location.data = ngx_pnalloc(r->pool,
+                                sizeof("rtmp:///") - 1 + m->addr.len + len);
+    if (location.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Location");
-    h->value.data = p;
-
-    p = ngx_cpymem(p, "rtmp://", sizeof("rtmp://") - 1);
+    p = ngx_cpymem(location.data, "rtmp://", sizeof("rtmp://") - 1);
     p = ngx_cpymem(p, m->addr.data, m->addr.len);
     *p++ = '/';
     p = ngx_cpymem(p, key, len);
 
-    h->value.len = p - h->value.data;
+    location.len = p - location.data;
+
+    h = ngx_http_live_add_header(r, "Location", &location);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ngx_http_clear_location(r);
     r->headers_out.location = h;
@@ -710,19 +705,11 @@ ngx_http_tier_admin_list(ngx_http_request_t *r, ngx_http_tier_group_t *group)
 static ngx_int_t
 ngx_http_tier_not_allowed(ngx_http_request_t *r)
 {
-    ngx_table_elt_t  *h;
+    static ngx_str_t  allow = ngx_string("GET, HEAD, POST");
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_live_add_header(r, "Allow", &allow) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Allow");
-    ngx_str_set(&h->value, "GET, HEAD, POST");
 
     return ngx_http_live_send_error(r, NGX_HTTP_NOT_ALLOWED,
                                     "method_not_allowed",

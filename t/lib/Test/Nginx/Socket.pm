@@ -513,6 +513,16 @@ sub start_nginx {
                '-c', $ConfFile);
 
     if ($UseValgrind && !$must_die) {
+        # readiness below is "the port listens": it must not be someone
+        # else's (another suite on the default port, a dying nginx)
+        my $busy = time + 30;
+        while (port_listening($ServerPort)) {
+            bail_out("$name - port $ServerPort is in use by another "
+                     . "process (try TEST_NGINX_RANDOMIZE=1)")
+                if time > $busy;
+            sleep 0.1;
+        }
+
         my $pid = fork // bail_out("$name - fork() failed: $!");
         if ($pid == 0) {
             $InSubprocess = 1;
