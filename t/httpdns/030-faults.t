@@ -79,6 +79,13 @@ add_block_preprocessor(sub {
     location = /fake/zero { return 200 "0"; }
     location = /fake/half { return 200 "192.0.2.83;192.0.2.,60"; }
     location /fake/dns/ { alias html/; }
+
+    location /fake/nolen/ {
+        # the same files without a Content-Length (read to the close)
+        alias html/;
+        sub_filter_types *;
+        sub_filter "no such text" "";
+    }
 _EOC_
 });
 
@@ -214,8 +221,10 @@ GET /v1/push?stream=s1&ip=198.51.100.1&fault=dns/big.txt
 --- response_body_like chomp
 "source":"fallback"
 --- error_log
-too big subrequest response
+answer too big, content length:6002
 failed: answer bigger than subrequest_output_buffer_size
+--- no_error_log
+too big subrequest response
 
 
 
@@ -354,3 +363,18 @@ DNS message is not a response
 --- must_die
 --- error_log
 invalid value "bind"
+
+
+
+=== TEST 24: oversized answer without a Content-Length fails cleanly
+--- user_files eval
+[["big.txt", $main::BIG]]
+--- request
+GET /v1/push?stream=s1&ip=198.51.100.1&fault=nolen/big.txt
+--- response_body_like chomp
+"source":"fallback"
+--- error_log
+answer too big, content length:-1
+failed: answer bigger than subrequest_output_buffer_size
+--- no_error_log
+[alert]
