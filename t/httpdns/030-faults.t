@@ -36,6 +36,11 @@ our $TC = dns_answer(0x8380, '192.0.2.70');
 our $SERVFAIL = dns_answer(0x8182);
 our $NOADDR = dns_answer(0x8180);
 
+# A zone size of its own per block: under TEST_NGINX_USE_HUP a zone whose
+# name and size are unchanged survives the reload, and with it the answers
+# of the blocks that ran before.
+my $zone_kb = 1024;
+
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -43,7 +48,8 @@ add_block_preprocessor(sub {
         'load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;')
         unless defined $block->main_config;
 
-    $block->set_value('http_config', "    httpdns_zone alloc:1m;\n")
+    $block->set_value('http_config',
+                      "    httpdns_zone alloc:" . $zone_kb++ . "k;\n")
         unless defined $block->http_config;
 
     my $dialect = $block->name =~ /\bdoh\b/ ? 'doh' : 'dnspod';
