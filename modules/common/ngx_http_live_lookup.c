@@ -75,6 +75,7 @@ static ngx_int_t ngx_http_live_lookup_fetch(ngx_http_request_t *r,
     ngx_msec_t lock_expire);
 static ngx_int_t ngx_http_live_lookup_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_live_lookup_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_live_lookup_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static void ngx_http_live_lookup_store(ngx_http_request_t *r,
@@ -104,6 +105,7 @@ static ngx_int_t ngx_http_live_lookup_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 
 
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
@@ -535,6 +537,44 @@ ngx_http_live_lookup_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
 
 /*
+ * An answer whose Content-Length is over subrequest_output_buffer_size
+ * is failed before its body is read: with header_only the upstream
+ * module finalizes the subrequest right after the header.
+ */
+
+static ngx_int_t
+ngx_http_live_lookup_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_live_lookup_fetch_t  *f;
+
+    if (r == r->main
+        || r->post_subrequest == NULL
+        || r->post_subrequest->handler != ngx_http_live_lookup_done)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    f = r->post_subrequest->data;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (r->headers_out.content_length_n
+        > (off_t) clcf->subrequest_output_buffer_size)
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "live lookup: \"%V\" answer too big: "
+                       "content length %O", &f->key,
+                       r->headers_out.content_length_n);
+
+        f->too_big = 1;
+        r->header_only = 1;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/*
  * An answer larger than subrequest_output_buffer_size makes the
  * postpone filter fail, and ngx_http_output_filter() then marks the
  * client connection with an error although nothing was written to it.
@@ -587,10 +627,9 @@ ngx_http_live_lookup_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         }
 
         if (size > room) {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "live lookup: \"%V\" answer too big, "
-                           "content length:%O", &f->key,
-                           r->headers_out.content_length_n);
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "live lookup: \"%V\" answer too big: "
+                           "%O bytes for %O", &f->key, size, room);
             f->too_big = 1;
         }
     }
@@ -1068,6 +1107,9 @@ ngx_http_live_lookup_rbtree_insert_value(ngx_rbtree_node_t *temp,
 ngx_int_t
 ngx_http_live_lookup_init(ngx_conf_t *cf)
 {
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_live_lookup_header_filter;
+
     ngx_http_next_body_filter = ngx_http_top_body_filter;
     ngx_http_top_body_filter = ngx_http_live_lookup_body_filter;
 
