@@ -86,7 +86,7 @@ static void ngx_http_live_lookup_release(ngx_http_live_lookup_zone_t *zone,
 static void ngx_http_live_lookup_fetch_cleanup(void *data);
 static void ngx_http_live_lookup_notify(ngx_http_live_lookup_zone_t *zone,
     ngx_str_t *key, uint32_t hash);
-static void ngx_http_live_lookup_wait(ngx_http_request_t *r,
+static ngx_int_t ngx_http_live_lookup_wait(ngx_http_request_t *r,
     ngx_http_live_lookup_t *lk);
 static void ngx_http_live_lookup_unwait(ngx_http_live_lookup_t *lk);
 static void ngx_http_live_lookup_wake(ngx_event_t *ev);
@@ -199,7 +199,10 @@ ngx_http_live_lookup(ngx_http_request_t *r, ngx_shm_zone_t *shm_zone,
         return NGX_AGAIN;
 
     case NGX_AGAIN:
-        ngx_http_live_lookup_wait(r, lk);
+        if (ngx_http_live_lookup_wait(r, lk) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         lk->state = NGX_HTTP_LIVE_LOOKUP_WAIT;
         return NGX_AGAIN;
 
@@ -821,17 +824,22 @@ ngx_http_live_lookup_notify(ngx_http_live_lookup_zone_t *zone,
  * finds the answer when its short timer re-checks the zone.
  */
 
-static void
+static ngx_int_t
 ngx_http_live_lookup_wait(ngx_http_request_t *r, ngx_http_live_lookup_t *lk)
 {
     ngx_http_cleanup_t  *cln;
 
     if (lk->wake.handler == NULL) {
+
+        /* without it, a request gone while waiting leaves a live timer */
+
         cln = ngx_http_cleanup_add(r, 0);
-        if (cln) {
-            cln->handler = ngx_http_live_lookup_wait_cleanup;
-            cln->data = lk;
+        if (cln == NULL) {
+            return NGX_ERROR;
         }
+
+        cln->handler = ngx_http_live_lookup_wait_cleanup;
+        cln->data = lk;
 
         lk->wake.handler = ngx_http_live_lookup_wake;
         lk->wake.data = lk;
@@ -846,6 +854,8 @@ ngx_http_live_lookup_wait(ngx_http_request_t *r, ngx_http_live_lookup_t *lk)
      */
 
     ngx_add_timer(&lk->wake, lk->zone->poll);
+
+    return NGX_OK;
 }
 
 
