@@ -58,6 +58,7 @@ typedef struct {
     ngx_msec_t                      started;
     ngx_uint_t                      done;
     ngx_uint_t                      ok;
+    ngx_uint_t                      too_big;
     ngx_str_t                       value;
     time_t                          ttl;
 } ngx_http_live_lookup_fetch_t;
@@ -74,6 +75,9 @@ static ngx_int_t ngx_http_live_lookup_fetch(ngx_http_request_t *r,
     ngx_msec_t lock_expire);
 static ngx_int_t ngx_http_live_lookup_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_live_lookup_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_live_lookup_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
 static void ngx_http_live_lookup_store(ngx_http_request_t *r,
     ngx_http_live_lookup_fetch_t *f, ngx_http_live_lookup_answer_t *a,
     ngx_uint_t status);
@@ -82,7 +86,7 @@ static void ngx_http_live_lookup_release(ngx_http_live_lookup_zone_t *zone,
 static void ngx_http_live_lookup_fetch_cleanup(void *data);
 static void ngx_http_live_lookup_notify(ngx_http_live_lookup_zone_t *zone,
     ngx_str_t *key, uint32_t hash);
-static void ngx_http_live_lookup_wait(ngx_http_request_t *r,
+static ngx_int_t ngx_http_live_lookup_wait(ngx_http_request_t *r,
     ngx_http_live_lookup_t *lk);
 static void ngx_http_live_lookup_unwait(ngx_http_live_lookup_t *lk);
 static void ngx_http_live_lookup_wake(ngx_event_t *ev);
@@ -99,6 +103,10 @@ static void ngx_http_live_lookup_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_live_lookup_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 ngx_int_t
@@ -191,7 +199,10 @@ ngx_http_live_lookup(ngx_http_request_t *r, ngx_shm_zone_t *shm_zone,
         return NGX_AGAIN;
 
     case NGX_AGAIN:
-        ngx_http_live_lookup_wait(r, lk);
+        if (ngx_http_live_lookup_wait(r, lk) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         lk->state = NGX_HTTP_LIVE_LOOKUP_WAIT;
         return NGX_AGAIN;
 
@@ -465,7 +476,7 @@ ngx_http_live_lookup_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {
     ngx_http_live_lookup_fetch_t *f = data;
 
-    ngx_uint_t                     status, too_big;
+    ngx_uint_t                     status;
     ngx_http_live_lookup_answer_t  a;
 
     if (f->done) {
@@ -475,32 +486,11 @@ ngx_http_live_lookup_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     f->done = 1;
 
     status = r->headers_out.status;
-    too_big = 0;
-
-    /*
-     * An answer larger than subrequest_output_buffer_size makes the
-     * postpone filter fail, and ngx_http_output_filter() then marks the
-     * client connection with an error although nothing was written to
-     * it.  A real client abort finalizes with 499 or 408 instead.
-     */
-
-    if (r->connection->error
-        && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST
-        && rc != NGX_HTTP_REQUEST_TIME_OUT
-        && status >= 200 && status <= 299
-        && (r->out == NULL || r->out->buf->last == r->out->buf->end))
-    {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "live lookup: \"%V\" answer too big", &f->key);
-
-        r->connection->error = 0;
-        too_big = 1;
-    }
 
     ngx_memzero(&a, sizeof(ngx_http_live_lookup_answer_t));
     a.status = status;
 
-    if (too_big) {
+    if (f->too_big) {
         a.err = "answer bigger than subrequest_output_buffer_size";
 
     } else if (rc != NGX_OK && rc != NGX_DONE) {
@@ -535,13 +525,125 @@ ngx_http_live_lookup_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     ngx_http_live_lookup_notify(f->zone, &f->key, f->hash);
 
     /*
-     * a failed fetch must not fail the request that started it: an
-     * in-memory subrequest that is too big or broken finalizes with an
-     * error that would otherwise terminate the client's request
+     * a failed fetch must not fail the request that started it: a
+     * subrequest that ends with a special response or an error would
+     * otherwise get an error page or terminate the client's request;
+     * an error of the client connection itself stays an error
      */
 
     if (r->connection->error) {
         return rc;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * An answer whose Content-Length is over subrequest_output_buffer_size
+ * is failed before its body is read: with header_only the upstream
+ * module finalizes the subrequest right after the header.
+ */
+
+static ngx_int_t
+ngx_http_live_lookup_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_live_lookup_fetch_t  *f;
+
+    if (r == r->main
+        || r->post_subrequest == NULL
+        || r->post_subrequest->handler != ngx_http_live_lookup_done)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    f = r->post_subrequest->data;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (r->headers_out.content_length_n
+        > (off_t) clcf->subrequest_output_buffer_size)
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "live lookup: \"%V\" answer too big: "
+                       "content length %O", &f->key,
+                       r->headers_out.content_length_n);
+
+        f->too_big = 1;
+        r->header_only = 1;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * An answer larger than subrequest_output_buffer_size makes the
+ * postpone filter fail, and ngx_http_output_filter() then marks the
+ * client connection with an error although nothing was written to it.
+ * This filter is above the postpone filter: it lets our fetches pass
+ * only while they fit the buffer the postpone filter has or will
+ * allocate, and drops the rest of a bigger answer.
+ */
+
+static ngx_int_t
+ngx_http_live_lookup_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    off_t                          size, room;
+    ngx_chain_t                   *cl;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_live_lookup_fetch_t  *f;
+
+    if (r == r->main
+        || r->post_subrequest == NULL
+        || r->post_subrequest->handler != ngx_http_live_lookup_done)
+    {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    f = r->post_subrequest->data;
+
+    if (!f->too_big) {
+
+        if (r->out) {
+            room = r->out->buf->end - r->out->buf->last;
+
+        } else {
+            clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+            room = clcf->subrequest_output_buffer_size;
+
+            if (r->headers_out.content_length_n > room) {
+                room = -1;
+
+            } else if (r->headers_out.content_length_n != -1) {
+                room = r->headers_out.content_length_n;
+            }
+        }
+
+        size = 0;
+
+        for (cl = in; cl; cl = cl->next) {
+            if (!ngx_buf_special(cl->buf)) {
+                size += ngx_buf_size(cl->buf);
+            }
+        }
+
+        if (size > room) {
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "live lookup: \"%V\" answer too big: "
+                           "%O bytes for %O", &f->key, size, room);
+            f->too_big = 1;
+        }
+    }
+
+    if (!f->too_big) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        cl->buf->pos = cl->buf->last;
+        cl->buf->file_pos = cl->buf->file_last;
     }
 
     return NGX_OK;
@@ -722,17 +824,22 @@ ngx_http_live_lookup_notify(ngx_http_live_lookup_zone_t *zone,
  * finds the answer when its short timer re-checks the zone.
  */
 
-static void
+static ngx_int_t
 ngx_http_live_lookup_wait(ngx_http_request_t *r, ngx_http_live_lookup_t *lk)
 {
     ngx_http_cleanup_t  *cln;
 
     if (lk->wake.handler == NULL) {
+
+        /* without it, a request gone while waiting leaves a live timer */
+
         cln = ngx_http_cleanup_add(r, 0);
-        if (cln) {
-            cln->handler = ngx_http_live_lookup_wait_cleanup;
-            cln->data = lk;
+        if (cln == NULL) {
+            return NGX_ERROR;
         }
+
+        cln->handler = ngx_http_live_lookup_wait_cleanup;
+        cln->data = lk;
 
         lk->wake.handler = ngx_http_live_lookup_wake;
         lk->wake.data = lk;
@@ -747,6 +854,8 @@ ngx_http_live_lookup_wait(ngx_http_request_t *r, ngx_http_live_lookup_t *lk)
      */
 
     ngx_add_timer(&lk->wake, lk->zone->poll);
+
+    return NGX_OK;
 }
 
 
@@ -1000,6 +1109,21 @@ ngx_http_live_lookup_rbtree_insert_value(ngx_rbtree_node_t *temp,
     node->left = sentinel;
     node->right = sentinel;
     ngx_rbt_red(node);
+}
+
+
+/* the module's postconfiguration calls it */
+
+ngx_int_t
+ngx_http_live_lookup_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_live_lookup_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_live_lookup_body_filter;
+
+    return NGX_OK;
 }
 
 

@@ -93,6 +93,10 @@ typedef struct {
 } ngx_http_live_lookup_t;
 
 
+/* from the postconfiguration of every module that uses the cache */
+NGX_HTTP_LIVE_HIDDEN
+ngx_int_t ngx_http_live_lookup_init(ngx_conf_t *cf);
+
 NGX_HTTP_LIVE_HIDDEN
 ngx_http_live_lookup_zone_t *ngx_http_live_lookup_zone_add(ngx_conf_t *cf,
     ngx_str_t *name, size_t size, void *tag);

@@ -160,7 +160,7 @@ static ngx_command_t  ngx_http_httpdns_commands[] = {
 
 static ngx_http_module_t  ngx_http_httpdns_module_ctx = {
     ngx_http_httpdns_add_variables,        /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_live_lookup_init,             /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */

@@ -15,6 +15,11 @@ sub doh_args {
     return 'dns=' . encode_base64url(dns_query_wire(@_));
 }
 
+# A zone size of its own per block: under TEST_NGINX_USE_HUP a zone whose
+# name and size are unchanged survives the reload, and with it the answers
+# of the blocks that ran before.
+my $zone_kb = 1024;
+
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -22,9 +27,8 @@ add_block_preprocessor(sub {
         'load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;')
         unless defined $block->main_config;
 
-    $block->set_value('http_config', <<'_EOC_')
-    httpdns_zone alloc:1m;
-_EOC_
+    $block->set_value('http_config',
+                      "    httpdns_zone alloc:" . $zone_kb++ . "k;\n")
         unless defined $block->http_config;
 
     $block->set_value('config', <<'_EOC_')

@@ -5,6 +5,11 @@
 
 use Test::Nginx::Socket 'no_plan';
 
+# A zone size of its own per block: under TEST_NGINX_USE_HUP a zone whose
+# name and size are unchanged survives the reload, and with it the answers
+# of the blocks that ran before.
+my $zone_kb = 1024;
+
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -12,10 +17,9 @@ add_block_preprocessor(sub {
         'load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;')
         unless defined $block->main_config;
 
-    $block->set_value('http_config', <<'_EOC_')
-    httpdns_zone alloc:1m;
-    log_format httpdns_query '$uri?$args';
-_EOC_
+    $block->set_value('http_config',
+                      "    httpdns_zone alloc:" . $zone_kb++ . "k;\n"
+                      . "    log_format httpdns_query '\$uri?\$args';\n")
         unless defined $block->http_config;
 
     $block->set_value('config', $block->config . <<'_EOC_');

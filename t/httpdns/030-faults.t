@@ -36,6 +36,11 @@ our $TC = dns_answer(0x8380, '192.0.2.70');
 our $SERVFAIL = dns_answer(0x8182);
 our $NOADDR = dns_answer(0x8180);
 
+# A zone size of its own per block: under TEST_NGINX_USE_HUP a zone whose
+# name and size are unchanged survives the reload, and with it the answers
+# of the blocks that ran before.
+my $zone_kb = 1024;
+
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -43,7 +48,8 @@ add_block_preprocessor(sub {
         'load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;')
         unless defined $block->main_config;
 
-    $block->set_value('http_config', "    httpdns_zone alloc:1m;\n")
+    $block->set_value('http_config',
+                      "    httpdns_zone alloc:" . $zone_kb++ . "k;\n")
         unless defined $block->http_config;
 
     my $dialect = $block->name =~ /\bdoh\b/ ? 'doh' : 'dnspod';
@@ -79,6 +85,13 @@ add_block_preprocessor(sub {
     location = /fake/zero { return 200 "0"; }
     location = /fake/half { return 200 "192.0.2.83;192.0.2.,60"; }
     location /fake/dns/ { alias html/; }
+
+    location /fake/nolen/ {
+        # the same files without a Content-Length (read to the close)
+        alias html/;
+        sub_filter_types *;
+        sub_filter "no such text" "";
+    }
 _EOC_
 });
 
@@ -214,8 +227,11 @@ GET /v1/push?stream=s1&ip=198.51.100.1&fault=dns/big.txt
 --- response_body_like chomp
 "source":"fallback"
 --- error_log
-too big subrequest response
+answer too big: content length 6002
 failed: answer bigger than subrequest_output_buffer_size
+--- no_error_log
+too big subrequest response
+pipe read upstream
 
 
 
@@ -354,3 +370,18 @@ DNS message is not a response
 --- must_die
 --- error_log
 invalid value "bind"
+
+
+
+=== TEST 24: oversized answer without a Content-Length fails cleanly
+--- user_files eval
+[["big.txt", $main::BIG]]
+--- request
+GET /v1/push?stream=s1&ip=198.51.100.1&fault=nolen/big.txt
+--- response_body_like chomp
+"source":"fallback"
+--- error_log eval
+[qr/answer too big: \d+ bytes for \d+/,
+ "failed: answer bigger than subrequest_output_buffer_size"]
+--- no_error_log
+[alert]

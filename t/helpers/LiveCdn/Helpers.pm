@@ -17,7 +17,7 @@ use Time::HiRes qw(sleep time);
 use Exporter 'import';
 our @EXPORT = qw(free_port start_helper stop_helper start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
-                 http_get http_request);
+                 http_get http_request valgrind_reports);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
@@ -112,14 +112,14 @@ sub start_helper {
 
 
 sub stop_helper {
-    my ($name) = @_;
+    my ($name, %opt) = @_;
     my $pid = delete $helpers{$name};
 
     return unless $pid;
 
-    kill 'TERM', -$pid;
+    kill $opt{signal} || 'TERM', -$pid;
 
-    for (1 .. 40) {
+    for (1 .. ($opt{wait} || 2) * 20) {
         return if waitpid($pid, WNOHANG) == $pid;
         sleep 0.05;
     }
@@ -146,11 +146,22 @@ sub start_nginx_helper {
     close $fh;
 
     my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my @cmd = ($nginx, '-p', "$prefix/", '-c', "$prefix/conf/nginx.conf",
+               '-e', "$prefix/logs/error.log", '-g', 'daemon off;');
 
-    start_helper($name, cmd => [$nginx, '-p', "$prefix/", '-c',
-                                "$prefix/conf/nginx.conf", '-e',
-                                "$prefix/logs/error.log", '-g',
-                                'daemon off;']);
+    # valgrind => 1: under memcheck in TEST_NGINX_USE_VALGRIND mode, the
+    # reports in logs/valgrind.*.log (see valgrind_reports())
+    if ($opt{valgrind} && $ENV{TEST_NGINX_USE_VALGRIND}) {
+        my $supp = -f 't/valgrind.suppress' ? 't/valgrind.suppress'
+                 : 'valgrind.suppress';
+        unshift @cmd, 'valgrind', '-q', '--tool=memcheck',
+            '--leak-check=full', '--show-possibly-lost=no',
+            '--errors-for-leak-kinds=definite', '--num-callers=50',
+            (-f $supp ? ("--suppressions=$supp") : ()),
+            "--log-file=$prefix/logs/valgrind.%p.log";
+    }
+
+    start_helper($name, cmd => \@cmd);
 
     if (defined $opt{wait_port} && !wait_tcp_port($opt{wait_port}, 10)) {
         die "nginx helper \"$name\" did not listen on $opt{wait_port}:\n"
@@ -158,6 +169,23 @@ sub start_nginx_helper {
     }
 
     return $helpers{$name};
+}
+
+
+# the memcheck reports of a helper started with valgrind => 1 (stop it
+# first, with QUIT, so that its processes write their leak reports)
+sub valgrind_reports {
+    my ($name) = @_;
+    my $out = '';
+
+    for my $f (glob(helper_dir() . "/$name/logs/valgrind.*.log")) {
+        open my $fh, '<', $f or next;
+        local $/;
+        my $text = <$fh> // '';
+        $out .= "$f:\n$text" if $text =~ /\S/;
+    }
+
+    return $out;
 }
 
 
