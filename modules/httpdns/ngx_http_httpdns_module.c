@@ -638,6 +638,8 @@ ngx_http_httpdns_answer(ngx_http_request_t *r,
     ngx_table_elt_t         *h;
     ngx_http_live_lookup_t  *lk;
 
+    static ngx_str_t  no_store = ngx_string("no-store");
+
     lk = &ctx->lookup;
 
     if (lk->source == NGX_HTTP_LIVE_LOOKUP_NONE) {
@@ -731,25 +733,16 @@ ngx_http_httpdns_answer(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_live_add_header(r, "Cache-Control", &no_store) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
 
     ngx_http_clear_location(r);
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_live_add_header(r, "Location", &urls[0]);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Location");
-    h->value = urls[0];
 
     r->headers_out.location = h;
 
