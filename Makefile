@@ -51,7 +51,7 @@ $(NGX_BUILD)/objs/Makefile: config | deps
 build: $(NGX_BUILD)/objs/Makefile $(SOURCES)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 	@# a new file, not an overwrite: a running nginx may have the old mapped
-	for so in $(NGX_BUILD)/objs/*.so; do \
+	@for so in $(NGX_BUILD)/objs/*.so; do \
 	    cp $$so $(BUILD)/.tmp.so && mv $(BUILD)/.tmp.so $(BUILD)/$${so##*/}; \
 	done
 
