@@ -17,7 +17,7 @@ FUZZ_TIME  ?= 20
 SOURCES    := config $(shell find modules -name '*.[ch]' 2>/dev/null)
 
 # Debian packages, by purpose; util/deps installs the missing ones only.
-PKGS_BUILD := nginx nginx-dev libnginx-mod-rtmp
+PKGS_BUILD := gcc make binutils nginx nginx-dev libnginx-mod-rtmp
 PKGS_TEST  := ffmpeg curl valgrind python3 gettext-base libtest-base-perl libtext-diff-perl \
               libtest-longstring-perl liblist-moreutils-perl \
               libhttp-message-perl liburi-perl libnet-dns-perl
@@ -25,7 +25,7 @@ PKGS_TEST  := ffmpeg curl valgrind python3 gettext-base libtest-base-perl libtex
 # dnsdist in front of PowerDNS; run from the test's own dir, not as services.
 PKGS_DNS   := dnsdist pdns-server pdns-backend-bind
 PKGS_FUZZ  := clang libclang-rt-14-dev
-PKGS_BENCH := wrk
+PKGS_BENCH := wrk bc
 
 .PHONY: all build deps deps-test test test-valgrind test-env lint fuzz bench \
         run clean
