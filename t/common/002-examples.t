@@ -49,9 +49,11 @@ for my $conf (@confs) {
     local $ENV{DEMO_HTTP} = free_port();
     local $ENV{DEMO_RTMP} = free_port();
     local $ENV{DEMO_MODULES} = $ENV{TEST_NGINX_MODULE_DIR};
+    local $ENV{DEMO_USER} = $> == 0 ? 'user root;' : '';
 
     system("envsubst '\${DEMO_DIR} \${DEMO_HTTP} \${DEMO_RTMP} "
-           . "\${DEMO_MODULES}' < util/demo.conf > $dir/nginx.conf") == 0
+           . "\${DEMO_MODULES} \${DEMO_USER}' < util/demo.conf "
+           . "> $dir/nginx.conf") == 0
         or die "envsubst: $?\n";
 
     my $res = `$nginx -t -p $dir/ -c $dir/nginx.conf -e $dir/logs/error.log 2>&1`;

@@ -141,6 +141,10 @@ sub start_nginx_helper {
                          : die "No environment $1 defined.\n"
     }ge;
 
+    # as the runners do: workers as root, or they could not write into a
+    # test tree under root's home (nginx-rtmp's hls_path, logs)
+    $conf = "user root;\n$conf" if $> == 0 && $conf !~ /^\s*user\s/m;
+
     open my $fh, '>', "$prefix/conf/nginx.conf" or die "$prefix: $!\n";
     print $fh $conf;
     close $fh;
