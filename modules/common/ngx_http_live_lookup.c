@@ -15,6 +15,9 @@
 #define NGX_HTTP_LIVE_LOOKUP_WAIT    2
 #define NGX_HTTP_LIVE_LOOKUP_DONE    3
 
+/* the longest pause of a waiter between two looks at the zone */
+#define NGX_HTTP_LIVE_LOOKUP_MAX_POLL  200
+
 
 typedef struct {
     u_char                          color;
@@ -64,6 +67,8 @@ typedef struct {
 } ngx_http_live_lookup_fetch_t;
 
 
+static ngx_uint_t ngx_http_live_lookup_claimed(
+    ngx_http_live_lookup_node_t *node, ngx_msec_t now);
 static ngx_int_t ngx_http_live_lookup_check(ngx_http_request_t *r,
     ngx_http_live_lookup_t *lk, ngx_msec_t *lock_expire);
 static ngx_int_t ngx_http_live_lookup_copy(ngx_http_request_t *r,
@@ -213,6 +218,35 @@ ngx_http_live_lookup(ngx_http_request_t *r, ngx_shm_zone_t *shm_zone,
 
 
 /*
+ * A claim holds until its fetch ends, at most zone->lock (longer than the
+ * stock proxy timeouts, so one fetch per key is in flight however slow
+ * the service); a worker that died mid-fetch gives its claim up at once.
+ * Called under the zone lock.
+ */
+
+static ngx_uint_t
+ngx_http_live_lookup_claimed(ngx_http_live_lookup_node_t *node,
+    ngx_msec_t now)
+{
+    if (!node->updating || (ngx_msec_int_t) (now - node->lock_expire) >= 0) {
+        return 0;
+    }
+
+    if (node->owner != ngx_pid
+        && kill(node->owner, 0) == -1
+        && ngx_errno == NGX_ESRCH)
+    {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "live lookup: worker %P died during a fetch, "
+                      "fetching again", node->owner);
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/*
  * Decides under the zone lock: NGX_OK (answered), NGX_DONE (answered,
  * start a background refresh), NGX_DECLINED (no answer, a fetch failed
  * lately), NGX_BUSY (fetch it now), NGX_AGAIN (another fetch is under
@@ -289,8 +323,7 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
             rc = NGX_OK;
 
             if (age >= (ngx_msec_int_t) period
-                && (!node->updating
-                    || (ngx_msec_int_t) (now - node->lock_expire) >= 0)
+                && !ngx_http_live_lookup_claimed(node, now)
                 && (!node->backoff
                     || (ngx_msec_int_t) (now - node->retry) >= 0))
             {
@@ -313,7 +346,7 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
 
     /* no usable answer */
 
-    if (node->updating && (ngx_msec_int_t) (now - node->lock_expire) < 0) {
+    if (ngx_http_live_lookup_claimed(node, now)) {
         ngx_shmtx_unlock(&zone->shpool->mutex);
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -827,6 +860,7 @@ ngx_http_live_lookup_notify(ngx_http_live_lookup_zone_t *zone,
 static ngx_int_t
 ngx_http_live_lookup_wait(ngx_http_request_t *r, ngx_http_live_lookup_t *lk)
 {
+    ngx_msec_t           delay;
     ngx_http_cleanup_t  *cln;
 
     if (lk->wake.handler == NULL) {
@@ -853,7 +887,16 @@ ngx_http_live_lookup_wait(ngx_http_request_t *r, ngx_http_live_lookup_t *lk)
      * the waiting request first
      */
 
-    ngx_add_timer(&lk->wake, lk->zone->poll);
+    /*
+     * re-check soon at first, then less often: many requests waiting on
+     * a slow service must not turn into a busy loop
+     */
+
+    delay = (ngx_current_msec - lk->started) / 4;
+    delay = ngx_max(delay, lk->zone->poll);
+    delay = ngx_min(delay, NGX_HTTP_LIVE_LOOKUP_MAX_POLL);
+
+    ngx_add_timer(&lk->wake, delay);
 
     return NGX_OK;
 }
@@ -1154,7 +1197,7 @@ ngx_http_live_lookup_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t size,
     zone->refresh = 60000;
     zone->stale = 600000;
     zone->inactive = 600000;
-    zone->lock = 15000;
+    zone->lock = 75000;
     zone->retry = 1000;
     zone->poll = 10;
 

@@ -36,7 +36,7 @@ typedef struct {
     ngx_msec_t                      inactive;
     ngx_msec_t                      lock;    /* longest claim of a fetch */
     ngx_msec_t                      retry;   /* back-off after a failure */
-    ngx_msec_t                      poll;    /* waiters re-check so often */
+    ngx_msec_t                      poll;    /* first re-check of a waiter */
 
     /* this worker's requests that wait for a fetch of another one */
     ngx_queue_t                     waiting;
