@@ -69,6 +69,9 @@ typedef struct {
 
 static ngx_uint_t ngx_http_live_lookup_claimed(
     ngx_http_live_lookup_node_t *node, ngx_msec_t now);
+static ngx_msec_t ngx_http_live_lookup_claim(
+    ngx_http_live_lookup_zone_t *zone, ngx_http_live_lookup_node_t *node,
+    ngx_msec_t now);
 static ngx_int_t ngx_http_live_lookup_check(ngx_http_request_t *r,
     ngx_http_live_lookup_t *lk, ngx_msec_t *lock_expire);
 static ngx_int_t ngx_http_live_lookup_copy(ngx_http_request_t *r,
@@ -246,6 +249,20 @@ ngx_http_live_lookup_claimed(ngx_http_live_lookup_node_t *node,
 }
 
 
+/* takes the claim for this worker; called under the zone lock */
+
+static ngx_msec_t
+ngx_http_live_lookup_claim(ngx_http_live_lookup_zone_t *zone,
+    ngx_http_live_lookup_node_t *node, ngx_msec_t now)
+{
+    node->updating = 1;
+    node->owner = ngx_pid;
+    node->lock_expire = now + zone->lock;
+
+    return node->lock_expire;
+}
+
+
 /*
  * Decides under the zone lock: NGX_OK (answered), NGX_DONE (answered,
  * start a background refresh), NGX_DECLINED (no answer, a fetch failed
@@ -288,17 +305,7 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
             return NGX_BUSY;
         }
 
-        node->updating = 1;
-        node->owner = ngx_pid;
-        node->lock_expire = now + zone->lock;
-        *lock_expire = node->lock_expire;
-
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "live lookup: \"%V\" miss, fetching", &lk->key);
-
-        return NGX_BUSY;
+        /* a new node has no answer and no claim: the miss path below */
     }
 
     sh = zone->sh;
@@ -327,10 +334,7 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
                 && (!node->backoff
                     || (ngx_msec_int_t) (now - node->retry) >= 0))
             {
-                node->updating = 1;
-                node->owner = ngx_pid;
-                node->lock_expire = now + zone->lock;
-                *lock_expire = node->lock_expire;
+                *lock_expire = ngx_http_live_lookup_claim(zone, node, now);
                 rc = NGX_DONE;
             }
 
@@ -362,10 +366,7 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
         return NGX_DECLINED;
     }
 
-    node->updating = 1;
-    node->owner = ngx_pid;
-    node->lock_expire = now + zone->lock;
-    *lock_expire = node->lock_expire;
+    *lock_expire = ngx_http_live_lookup_claim(zone, node, now);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
