@@ -6,7 +6,6 @@
 
 use Test::Nginx::Socket 'no_plan';
 use LiveCdn::Helpers;
-use IO::Socket::INET;
 use Time::HiRes qw(time sleep stat);
 
 my $dir = helper_dir();
@@ -78,39 +77,17 @@ sub segments {
     return wantarray ? @s : scalar @s;
 }
 
-sub slurp {
-    my ($f) = @_;
-    open my $fh, '<', $f or return undef;
-    local $/;
-    return scalar <$fh>;
-}
-
+# requests nginx may hold: sent now, read later
 sub start_request {
     my ($uri, $ua) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $edge,
-                                  Proto => 'tcp')
-        or die "connect: $!\n";
-    print $s "GET $uri HTTP/1.0\r\nHost: localhost\r\nUser-Agent: $ua\r\n\r\n";
-    return $s;
+    return http_start($edge, $uri, { 'User-Agent' => $ua });
 }
 
 sub finish_request {
-    my ($s) = @_;
-    my $resp = '';
-    eval {
-        local $SIG{ALRM} = sub { die "timeout\n" };
-        alarm 40;
-        local $/;
-        $resp = <$s> // '';
-        alarm 0;
-    };
-    close $s;
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($status) = ($head // '') =~ m{^HTTP/\d\.\d (\d+)};
-    my ($fs) = ($head // '') =~ m{^X-FS: (\S*)}mi;
-    my ($cc) = ($head // '') =~ m{^Cache-Control: (\S*)}mi;
-    return { status => $status // 0, fs => $fs // '', cc => $cc // '',
-             body => $body // '', done => time };
+    my $r = http_finish($_[0], 40);
+    $r->{fs} = $r->{headers}{'x-fs'} // '';
+    $r->{cc} = $r->{headers}{'cache-control'} // '';
+    return $r;
 }
 
 sub request {

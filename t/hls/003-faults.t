@@ -7,7 +7,6 @@
 
 use Test::Nginx::Socket 'no_plan';
 use LiveCdn::Helpers;
-use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
 my $dir = helper_dir();
@@ -50,13 +49,6 @@ EOC
 
 my $edge = $ENV{TEST_NGINX_EDGE_PORT};
 
-sub slurp {
-    my ($f) = @_;
-    open my $fh, '<', $f or return undef;
-    local $/;
-    return scalar <$fh>;
-}
-
 sub spew {
     my ($f, $data) = @_;
     open my $fh, '>', $f or die "$f: $!\n";
@@ -64,31 +56,16 @@ sub spew {
     close $fh;
 }
 
+# requests nginx may hold: sent now, read later
 sub start_request {
     my ($uri, $ua) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $edge,
-                                  Proto => 'tcp')
-        or die "connect: $!\n";
-    print $s "GET $uri HTTP/1.0\r\nHost: localhost\r\nUser-Agent: $ua\r\n\r\n";
-    return $s;
+    return http_start($edge, $uri, { 'User-Agent' => $ua });
 }
 
 sub finish_request {
-    my ($s, $secs) = @_;
-    my $resp = '';
-    eval {
-        local $SIG{ALRM} = sub { die "timeout\n" };
-        alarm $secs;
-        local $/;
-        $resp = <$s> // '';
-        alarm 0;
-    };
-    close $s;
-    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
-    my ($status) = ($head // '') =~ m{^HTTP/\d\.\d (\d+)};
-    my ($fs) = ($head // '') =~ m{^X-FS: (\S*)}mi;
-    return { status => $status // 0, fs => $fs // '', body => $body // '',
-             done => time };
+    my $r = http_finish(@_);
+    $r->{fs} = $r->{headers}{'x-fs'} // '';
+    return $r;
 }
 
 sub edge_log {

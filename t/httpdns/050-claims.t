@@ -9,7 +9,6 @@ use strict;
 use warnings;
 
 use Test::More;
-use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 use LiveCdn::Helpers;
 
@@ -78,11 +77,8 @@ sub wait_connections {
 
 # a request whose answer we never read: it keeps its worker waiting
 sub fire {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $front, Proto => 'tcp')
-        or die "connect: $!\n";
-    print $s "GET /v1/push?stream=s HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    return $s;
+    return http_start($front, '/v1/push?stream=s')
+        // die "connect: $!\n";
 }
 
 sub workers {

@@ -17,7 +17,8 @@ use Time::HiRes qw(sleep time);
 use Exporter 'import';
 our @EXPORT = qw(free_port start_helper stop_helper start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
-                 http_get http_request valgrind_reports);
+                 http_get http_request http_start http_finish slurp
+                 valgrind_reports);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
@@ -246,33 +247,69 @@ sub count_frames {
 }
 
 
-# A tiny blocking HTTP/1.0 client for test code (not for modules).
-sub http_request {
-    my ($method, $port, $uri, $body, $headers) = @_;
+# A tiny HTTP/1.0 client for test code (not for modules).  http_start
+# sends a request and returns the socket at once, so that a test can hold
+# several requests open (requests nginx holds, misses that wait);
+# http_finish reads the answer: {status, headers (lower-case names), body,
+# done (when it arrived)}.
+sub http_start {
+    my ($port, $uri, $headers, $method, $body) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                   PeerPort => $port, Proto => 'tcp',
                                   Timeout => 5)
-        or return (0, {}, '');
+        or return undef;
 
     $body //= '';
-    my $req = "$method $uri HTTP/1.0\r\nHost: localhost\r\n";
+    my $req = ($method // 'GET') . " $uri HTTP/1.0\r\nHost: localhost\r\n";
     $req .= "$_: $headers->{$_}\r\n" for sort keys %{ $headers || {} };
     $req .= "Content-Length: " . length($body) . "\r\n" if length $body;
     $req .= "\r\n$body";
     print $s $req;
 
-    local $/;
-    my $resp = <$s> // '';
-    close $s;
+    return $s;
+}
 
-    my ($head, $content) = split /\r\n\r\n/, $resp, 2;
+
+sub http_finish {
+    my ($s, $secs) = @_;
+    my $resp = '';
+
+    if ($s) {
+        eval {
+            local $SIG{ALRM} = sub { die "timeout\n" };
+            alarm($secs // 30);
+            local $/;
+            $resp = <$s> // '';
+            alarm 0;
+        };
+        close $s;
+    }
+
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
     my ($status) = ($head // '') =~ m{^HTTP/\d\.\d (\d+)};
     my %h;
     for (split /\r\n/, $head // '') {
         $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
     }
 
-    return ($status // 0, \%h, $content // '');
+    return { status => $status // 0, headers => \%h, body => $body // '',
+             done => time };
+}
+
+
+sub http_request {
+    my ($method, $port, $uri, $body, $headers) = @_;
+    my $r = http_finish(http_start($port, $uri, $headers, $method, $body));
+
+    return ($r->{status}, $r->{headers}, $r->{body});
+}
+
+
+sub slurp {
+    my ($file) = @_;
+    open my $fh, '<', $file or return undef;
+    local $/;
+    return scalar <$fh>;
 }
 
 
