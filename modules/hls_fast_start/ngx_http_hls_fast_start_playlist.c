@@ -18,6 +18,9 @@
      && ngx_strncmp(p, tag, sizeof(tag) - 1) == 0)
 
 
+static ngx_http_hls_fast_start_segment_t *ngx_http_hls_fast_start_window(
+    ngx_http_hls_fast_start_playlist_t *pl, ngx_uint_t n, uint64_t *ms,
+    uint64_t *ds);
 static ngx_int_t ngx_http_hls_fast_start_number(u_char *p, u_char *last,
     uint64_t *value);
 static ngx_uint_t ngx_http_hls_fast_start_digits(uint64_t value);
@@ -219,21 +222,9 @@ ngx_http_hls_fast_start_playlist_size(ngx_http_hls_fast_start_playlist_t *pl,
 {
     size_t                              size;
     uint64_t                            ms, ds;
-    ngx_uint_t                          i, first;
     ngx_http_hls_fast_start_segment_t  *seg;
 
-    if (n > pl->nsegments) {
-        n = pl->nsegments;
-    }
-
-    if (n > NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS) {
-        n = NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS;
-    }
-
-    first = pl->nsegments - n;
-    seg = &pl->segments[first % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
-
-    ms = pl->media_sequence + first;
+    seg = ngx_http_hls_fast_start_window(pl, n, &ms, &ds);
 
     size = pl->header_end + ngx_http_hls_fast_start_digits(ms);
 
@@ -245,13 +236,6 @@ ngx_http_hls_fast_start_playlist_size(ngx_http_hls_fast_start_playlist_t *pl,
     }
 
     if (pl->has_ds) {
-        ds = pl->discontinuity_sequence + pl->ndiscontinuities;
-
-        for (i = first; i < pl->nsegments; i++) {
-            ds -= pl->segments[i % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS]
-                  .discontinuities;
-        }
-
         size += ngx_http_hls_fast_start_digits(ds)
                 - (pl->ds_end - pl->ds_start);
     }
@@ -271,28 +255,9 @@ ngx_http_hls_fast_start_playlist_render(
 {
     size_t                              pos;
     uint64_t                            ms, ds;
-    ngx_uint_t                          i, first;
     ngx_http_hls_fast_start_segment_t  *seg;
 
-    if (n > pl->nsegments) {
-        n = pl->nsegments;
-    }
-
-    if (n > NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS) {
-        n = NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS;
-    }
-
-    first = pl->nsegments - n;
-    seg = &pl->segments[first % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
-
-    ms = pl->media_sequence + first;
-
-    ds = pl->discontinuity_sequence + pl->ndiscontinuities;
-
-    for (i = first; i < pl->nsegments; i++) {
-        ds -= pl->segments[i % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS]
-              .discontinuities;
-    }
+    seg = ngx_http_hls_fast_start_window(pl, n, &ms, &ds);
 
     /*
      * The header, with the sequence numbers of the first listed segment;
@@ -337,6 +302,39 @@ ngx_http_hls_fast_start_playlist_render(
     }
 
     return ngx_cpymem(dst, src + seg->start, pl->len - seg->start);
+}
+
+
+/*
+ * The last n segments (at most all, at most MAX_FRAGMENTS): returns the
+ * first of them and the media and discontinuity sequence numbers it has.
+ */
+
+static ngx_http_hls_fast_start_segment_t *
+ngx_http_hls_fast_start_window(ngx_http_hls_fast_start_playlist_t *pl,
+    ngx_uint_t n, uint64_t *ms, uint64_t *ds)
+{
+    ngx_uint_t  i, first;
+
+    if (n > pl->nsegments) {
+        n = pl->nsegments;
+    }
+
+    if (n > NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS) {
+        n = NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS;
+    }
+
+    first = pl->nsegments - n;
+
+    *ms = pl->media_sequence + first;
+    *ds = pl->discontinuity_sequence + pl->ndiscontinuities;
+
+    for (i = first; i < pl->nsegments; i++) {
+        *ds -= pl->segments[i % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS]
+               .discontinuities;
+    }
+
+    return &pl->segments[first % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
 }
 
 
