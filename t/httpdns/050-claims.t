@@ -125,4 +125,7 @@ like($log, qr/live lookup: worker \d+ died during a fetch, fetching again/,
 
 close $_ for @held;
 
+# under TEST_NGINX_USE_VALGRIND, also the memcheck verdict on the front
+stop_helpers();
+
 done_testing();

@@ -9,21 +9,29 @@ use strict;
 use warnings;
 
 use Cwd qw(getcwd);
+use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
 use IO::Socket::INET;
 use POSIX qw(setsid WNOHANG);
 use Time::HiRes qw(sleep time);
+use Test::More ();
+
+# the memcheck command and log reader our runner uses, by path: t/lib is
+# not in @INC under the upstream runner
+require(dirname(__FILE__) . '/../../lib/Test/Nginx/Memcheck.pm')
+    unless Test::Nginx::Memcheck->can('problems');
 
 use Exporter 'import';
-our @EXPORT = qw(free_port start_helper stop_helper start_nginx_helper
+our @EXPORT = qw(free_port start_helper stop_helper stop_helpers
+                 start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
-                 http_get http_request http_start http_finish slurp
-                 valgrind_reports);
+                 http_get http_request http_start http_finish slurp);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
 my $dir;
 my %ports;          # ports handed out by this file, never twice
+my %memcheck;       # name => prefix of helper nginx run under memcheck
 
 
 sub helper_dir {
@@ -115,18 +123,58 @@ sub start_helper {
 sub stop_helper {
     my ($name, %opt) = @_;
     my $pid = delete $helpers{$name};
+    my $prefix = delete $memcheck{$name};
 
     return unless $pid;
 
-    kill $opt{signal} || 'TERM', -$pid;
+    # under memcheck: a graceful stop, so that every process exits through
+    # nginx's own exit path and valgrind writes its leak report
+    my $signal = $opt{signal} || ($prefix ? 'QUIT' : 'TERM');
+    my $wait = $opt{wait} || ($prefix ? 120 : 2);
 
-    for (1 .. ($opt{wait} || 2) * 20) {
-        return if waitpid($pid, WNOHANG) == $pid;
+    kill $signal, -$pid;
+
+    my $gone = 0;
+    for (1 .. $wait * 20) {
+        if (waitpid($pid, WNOHANG) == $pid) {
+            $gone = 1;
+            last;
+        }
         sleep 0.05;
     }
 
-    kill 'KILL', -$pid;
-    waitpid($pid, 0);
+    if (!$gone) {
+        kill 'KILL', -$pid;
+        waitpid($pid, 0);
+    }
+
+    check_memcheck($name, $prefix, $gone) if $prefix;
+}
+
+
+# One test per helper nginx run under memcheck: no error and no definite
+# leak in any of its processes (a pass is reported only without a numeric
+# plan, so that the plan stays the same in both modes)
+sub check_memcheck {
+    my ($name, $prefix, $gone) = @_;
+    my $desc = "valgrind: no memcheck errors or definite leaks in the "
+               . "helper nginx \"$name\"";
+    my @problems = Test::Nginx::Memcheck::problems(
+                       glob("$prefix/logs/valgrind.*.log"));
+
+    push @problems, "the helper nginx \"$name\" did not quit under "
+                    . "valgrind: killed" unless $gone;
+
+    my $tb = Test::More->builder;
+
+    if (@problems) {
+        $tb->no_ending(1) if ($tb->has_plan // '') ne 'no_plan';
+        Test::More::fail($desc);
+        Test::More::diag($_) for @problems;
+
+    } elsif (($tb->has_plan // 'no_plan') eq 'no_plan') {
+        Test::More::pass($desc);
+    }
 }
 
 
@@ -154,43 +202,30 @@ sub start_nginx_helper {
     my @cmd = ($nginx, '-p', "$prefix/", '-c', "$prefix/conf/nginx.conf",
                '-e', "$prefix/logs/error.log", '-g', 'daemon off;');
 
-    # valgrind => 1: under memcheck in TEST_NGINX_USE_VALGRIND mode, the
-    # reports in logs/valgrind.*.log (see valgrind_reports())
-    if ($opt{valgrind} && $ENV{TEST_NGINX_USE_VALGRIND}) {
-        my $supp = -f 't/valgrind.suppress' ? 't/valgrind.suppress'
-                 : 'valgrind.suppress';
-        unshift @cmd, 'valgrind', '-q', '--tool=memcheck',
-            '--leak-check=full', '--show-possibly-lost=no',
-            '--errors-for-leak-kinds=definite', '--num-callers=50',
-            (-f $supp ? ("--suppressions=$supp") : ()),
-            "--log-file=$prefix/logs/valgrind.%p.log";
+    # every nginx that loads our modules runs under memcheck in
+    # TEST_NGINX_USE_VALGRIND mode (valgrind => 0 opts out); reports are
+    # checked when the helper stops (stop_helper, or the end of the file)
+    my $mods = $ENV{TEST_NGINX_MODULE_DIR};
+    my $ours = defined $mods && $conf =~ /^\s*load_module\s+\Q$mods\E\//m;
+    my $vg = $ENV{TEST_NGINX_USE_VALGRIND} && ($opt{valgrind} // $ours);
+
+    if ($vg) {
+        unlink glob("$prefix/logs/valgrind.*.log");
+        unshift @cmd, Test::Nginx::Memcheck::command(
+                          $ENV{TEST_NGINX_USE_VALGRIND}, "$prefix/logs");
+        $memcheck{$name} = $prefix;
     }
 
     start_helper($name, cmd => \@cmd);
 
-    if (defined $opt{wait_port} && !wait_tcp_port($opt{wait_port}, 10)) {
+    if (defined $opt{wait_port}
+        && !wait_tcp_port($opt{wait_port}, $vg ? 120 : 10))
+    {
         die "nginx helper \"$name\" did not listen on $opt{wait_port}:\n"
             . `tail -5 $prefix/logs/error.log 2>&1`;
     }
 
     return $helpers{$name};
-}
-
-
-# the memcheck reports of a helper started with valgrind => 1 (stop it
-# first, with QUIT, so that its processes write their leak reports)
-sub valgrind_reports {
-    my ($name) = @_;
-    my $out = '';
-
-    for my $f (glob(helper_dir() . "/$name/logs/valgrind.*.log")) {
-        open my $fh, '<', $f or next;
-        local $/;
-        my $text = <$fh> // '';
-        $out .= "$f:\n$text" if $text =~ /\S/;
-    }
-
-    return $out;
 }
 
 
@@ -319,11 +354,18 @@ sub http_get {
 }
 
 
+# Stop every helper (and check the memcheck reports of helper nginx):
+# plain Test::More files call it before done_testing().
+sub stop_helpers {
+    stop_helper($_) for sort keys %helpers;
+}
+
+
 END {
     local $?;   # keep the test file's exit status
 
     if ($$ == $owner) {
-        stop_helper($_) for keys %helpers;
+        stop_helpers();
         remove_tree($dir) if defined $dir && !$ENV{TEST_NGINX_NO_CLEAN};
     }
 }
