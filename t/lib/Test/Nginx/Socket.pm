@@ -1232,6 +1232,14 @@ END {
             remove_tree($ServRoot);
         }
     }
+
+    # no_ending (set by an extra failure) also turns off the exit status
+    # Test::Builder would give: a failed file must still exit non-zero
+    my $tb = Test::More->builder;
+    if (!$InSubprocess && $tb->no_ending && !$?) {
+        my $failed = grep { !$_ } $tb->summary;
+        $? = min(254, $failed) if $failed;
+    }
 }
 
 1;
