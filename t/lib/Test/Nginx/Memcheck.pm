@@ -13,11 +13,13 @@ use List::Util qw(min);
 # valgrind in front of an nginx command; $opts: TEST_NGINX_USE_VALGRIND
 # ("1" for our defaults, or valgrind options of the user's own),
 # $logs: the directory for valgrind.<pid>.log.  Forked workers stay under
-# memcheck (each gets a log of its own).
+# memcheck (each gets a log of its own).  nginx unloads its modules at
+# exit, before the leak check: --keep-debuginfo names their frames.
 sub command {
     my ($opts, $logs) = @_;
     my @opts = (!defined $opts || $opts =~ /^\d+$/)
         ? ('--tool=memcheck', '--leak-check=full', '--num-callers=50',
+           '--keep-debuginfo=yes',
            '--show-possibly-lost=no', '--errors-for-leak-kinds=definite',
            '--error-exitcode=99', '--gen-suppressions=all')
         : split ' ', $opts;
