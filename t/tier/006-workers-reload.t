@@ -209,6 +209,16 @@ for my $id (qw(y1 y128 y256)) {
 ($v, $m) = listing();
 is(join(' ', sort grep { $m->{$_} =~ /down$/ } keys %$m), 'y1 y128 y256',
    'exactly those three are down: a slot of its own each');
+my $before = $v;
+
+# and each id keeps its slot, so its run-time state, over a reload
+ok(reload('v-y2', '', join '', map { "        member y$_ 10.1.0.1:$_;\n" }
+                              1 .. 256),
+   'reloaded with the same 256 members');
+($v, $m) = listing();
+is(join(' ', sort grep { $m->{$_} =~ /down$/ } keys %$m), 'y1 y128 y256',
+   'the same three are down after the reload');
+is($v, $before, 'version kept');
 
 my $alerts = `grep -c -E '\\[(alert|emerg|crit)\\]' ${\ helper_dir()}/tier/logs/error.log`;
 chomp $alerts;
