@@ -25,7 +25,8 @@ use Exporter 'import';
 our @EXPORT = qw(free_port start_helper stop_helper stop_helpers
                  start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
-                 http_get http_request http_start http_finish slurp);
+                 http_get http_request http_start http_finish slurp
+                 wait_log);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
@@ -345,6 +346,32 @@ sub slurp {
     open my $fh, '<', $file or return undef;
     local $/;
     return scalar <$fh>;
+}
+
+
+# Wait (up to $secs, default 10) until $file has lines matching $re from
+# $n distinct sources: the first capture of $re when it has one (say the
+# "pid#tid: *conn" of an nginx log line, one per request), else the lines
+# themselves.  Returns the number seen: a test waits on a log line, never
+# on a fixed sleep.
+sub wait_log {
+    my ($file, $re, $n, $secs) = @_;
+    my $deadline = time + ($secs // 10);
+    my %seen;
+
+    for (;;) {
+        %seen = ();
+
+        if (open my $fh, '<', $file) {
+            while (my $line = <$fh>) {
+                next unless $line =~ $re;
+                $seen{defined $1 ? $1 : $.} = 1;
+            }
+        }
+
+        return scalar keys %seen if keys %seen >= $n || time > $deadline;
+        sleep 0.05;
+    }
 }
 
 
