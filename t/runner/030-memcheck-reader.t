@@ -9,8 +9,9 @@ use strict;
 use warnings;
 
 use Test::More;
-use lib 't/lib';
-use Test::Nginx::Memcheck ();
+
+# by path: t/lib is not in @INC under the upstream runner
+require './t/lib/Test/Nginx/Memcheck.pm';
 
 my $dir = 't/runner/valgrind';
 
