@@ -1,6 +1,10 @@
 # Every module loads alone and with the others in any order (SPEC 1), and
-# exports nothing but its module symbols: the code they share is linked
-# into each .so with hidden visibility, so no module interposes another.
+# works there: each block's main_config names the modules it loads, and
+# the preprocessor adds a use of each one (a tier pick, an httpdns input
+# error, a fast-start variable on a master playlist) with its expected
+# answer.  Each .so exports nothing but its module symbols: the code they
+# share is linked into each with hidden visibility, so no module
+# interposes another.
 
 use Test::Nginx::Socket 'no_plan';
 
@@ -15,51 +19,74 @@ for my $so (@so) {
        "$name exports its module symbols only");
 }
 
+# per module: http_config, config, a request, its status, a response
+# header and the body
+our %use = (
+    tier => ["    tier_group g { member a 10.0.0.1:1935; }\n",
+             "    location = /tier { tier_enum g; }\n",
+             'GET /tier?key=live/s1', 200, 'Content-Type: application/json',
+             '{"group":"g","key":"live/s1","version":1,"ttl":30,'
+             . '"servers":[{"id":"a","addr":"10.0.0.1:1935"}]}' . "\n"],
+    httpdns => ["    httpdns_zone alloc:1m;\n",
+                "    location = /push {\n"
+                . "        httpdns_alloc alloc;\n"
+                . "        httpdns_service /_svc;\n"
+                . "        httpdns_domain push.example.com;\n"
+                . "        httpdns_url \"rtmp://\$httpdns_ip/live\";\n"
+                . "    }\n",
+                'GET /push', 400, 'Content-Type: application/json',
+                '{"error":"missing_stream",'
+                . '"detail":"the stream argument is required"}' . "\n"],
+    hls_fast_start => ["    hls_fast_start_zone fs:1m;\n",
+                       "    location /pl/ {\n"
+                       . "        root html;\n"
+                       . "        hls_fast_start fs;\n"
+                       . "        add_header X-FS \$hls_fast_start always;\n"
+                       . "    }\n",
+                       'GET /pl/master%d.m3u8', 200, 'X-FS: first',
+                       "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nlow.m3u8\n"],
+);
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    my @mods = $block->main_config =~ /ngx_http_(\w+)_module\.so/g;
+
+    for ([request => 2], [error_code => 3], [response_headers => 4],
+         [response_body => 5])
+    {
+        my ($sec, $i) = @$_;
+        # a playlist of its own per block: under TEST_NGINX_USE_HUP the
+        # zone remembers the terminals of earlier blocks
+        $block->set_value($sec, [map { sprintf $use{$_}[$i], $block->seq_num }
+                                 @mods]);
+    }
+
+    $block->set_value('http_config', join '', map { $use{$_}[0] } @mods);
+    $block->set_value('config', join '', map { $use{$_}[1] } @mods);
+    $block->set_value('user_files', [[
+        'pl/master' . $block->seq_num . '.m3u8',
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nlow.m3u8\n"]]);
+    $block->set_value('no_error_log', "[alert]\n[emerg]\n");
+});
+
 run_tests();
 
 __DATA__
 === TEST 1: alone: tier
 --- main_config
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
---- config
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[alert]
-[emerg]
 
 
 
 === TEST 2: alone: hls_fast_start
 --- main_config
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
---- config
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[alert]
-[emerg]
 
 
 
 === TEST 3: alone: httpdns
 --- main_config
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
---- config
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[alert]
-[emerg]
 
 
 
@@ -68,15 +95,6 @@ ok
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
---- config
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[alert]
-[emerg]
 
 
 
@@ -85,15 +103,6 @@ ok
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
---- config
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[alert]
-[emerg]
 
 
 
@@ -102,15 +111,6 @@ ok
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
---- config
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[alert]
-[emerg]
 
 
 
@@ -119,15 +119,6 @@ ok
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
---- config
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[alert]
-[emerg]
 
 
 
@@ -136,15 +127,6 @@ ok
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
---- config
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[alert]
-[emerg]
 
 
 
@@ -153,12 +135,3 @@ ok
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
---- config
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[alert]
-[emerg]
