@@ -48,7 +48,14 @@ typedef struct {
 } ngx_http_live_lookup_shctx_t;
 
 
-/* one subrequest to the service, owned by the request that started it */
+/*
+ * One subrequest to the service, in the pool of the request that started
+ * it.  It is always a background subrequest, even when that request waits
+ * for it: a waited one ends with 499 as soon as its client goes, and so
+ * would fail every request, in every worker, that waits on the key.  A
+ * background one runs to its end whether or not the client is still
+ * there; the request that started it waits like any other waiter.
+ */
 
 typedef struct {
     ngx_http_live_lookup_zone_t    *zone;
@@ -61,6 +68,7 @@ typedef struct {
     ngx_msec_t                      started;
     ngx_uint_t                      done;
     ngx_uint_t                      ok;
+    ngx_uint_t                      cancelled;
     ngx_uint_t                      too_big;
     ngx_str_t                       value;
     time_t                          ttl;
@@ -95,6 +103,8 @@ static void ngx_http_live_lookup_fetch_cleanup(void *data);
 static void ngx_http_live_lookup_notify(ngx_http_live_lookup_zone_t *zone,
     ngx_str_t *key, uint32_t hash);
 static ngx_int_t ngx_http_live_lookup_wait(ngx_http_request_t *r,
+    ngx_http_live_lookup_t *lk);
+static ngx_int_t ngx_http_live_lookup_wake_init(ngx_http_request_t *r,
     ngx_http_live_lookup_t *lk);
 static void ngx_http_live_lookup_unwait(ngx_http_live_lookup_t *lk);
 static void ngx_http_live_lookup_wake(ngx_event_t *ev);
@@ -135,6 +145,12 @@ ngx_http_live_lookup(ngx_http_request_t *r, ngx_shm_zone_t *shm_zone,
 
         if (!f->done) {
             return NGX_AGAIN;
+        }
+
+        if (f->cancelled) {
+            /* not an answer: look at the zone again, as a waiter does */
+            ngx_http_live_lookup_unwait(lk);
+            break;
         }
 
         lk->state = NGX_HTTP_LIVE_LOOKUP_DONE;
@@ -435,6 +451,12 @@ ngx_http_live_lookup_fetch(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
         goto failed;
     }
 
+    /* the request that started a waited fetch is woken by its end */
+
+    if (!background && ngx_http_live_lookup_wake_init(r, lk) != NGX_OK) {
+        goto failed;
+    }
+
     f->zone = lk->zone;
     f->lk = background ? NULL : lk;
     f->key = lk->key;
@@ -465,9 +487,7 @@ ngx_http_live_lookup_fetch(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
     cln->handler = ngx_http_live_lookup_fetch_cleanup;
     cln->data = f;
 
-    flags = NGX_HTTP_SUBREQUEST_IN_MEMORY
-            | (background ? NGX_HTTP_SUBREQUEST_BACKGROUND
-                          : NGX_HTTP_SUBREQUEST_WAITED);
+    flags = NGX_HTTP_SUBREQUEST_IN_MEMORY|NGX_HTTP_SUBREQUEST_BACKGROUND;
 
     if (ngx_http_subrequest(r, &lk->uri, &lk->args, &sr, ps, flags)
         != NGX_OK)
@@ -519,6 +539,29 @@ ngx_http_live_lookup_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     f->done = 1;
 
+    if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST
+        || (r->connection->error && rc != NGX_OK && rc != NGX_DONE))
+    {
+        /*
+         * cut short by the client's side, not answered by the service:
+         * no failure, no back-off; a request that waits fetches again
+         */
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "live lookup: \"%V\" fetch cancelled", &f->key);
+
+        f->cancelled = 1;
+
+        ngx_http_live_lookup_release(f->zone, &f->key, f->hash,
+                                     f->lock_expire);
+
+        if (f->lk && !f->lk->wake.posted) {
+            ngx_post_event(&f->lk->wake, &ngx_posted_events);
+        }
+
+        return rc;
+    }
+
     status = r->headers_out.status;
 
     ngx_memzero(&a, sizeof(ngx_http_live_lookup_answer_t));
@@ -557,6 +600,10 @@ ngx_http_live_lookup_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     ngx_http_live_lookup_store(r, f, &a, rc == NGX_OK ? status : 0);
 
     ngx_http_live_lookup_notify(f->zone, &f->key, f->hash);
+
+    if (f->lk && !f->lk->wake.posted) {
+        ngx_post_event(&f->lk->wake, &ngx_posted_events);
+    }
 
     /*
      * a failed fetch must not fail the request that started it: a
@@ -861,24 +908,10 @@ ngx_http_live_lookup_notify(ngx_http_live_lookup_zone_t *zone,
 static ngx_int_t
 ngx_http_live_lookup_wait(ngx_http_request_t *r, ngx_http_live_lookup_t *lk)
 {
-    ngx_msec_t           delay;
-    ngx_http_cleanup_t  *cln;
+    ngx_msec_t  delay;
 
-    if (lk->wake.handler == NULL) {
-
-        /* without it, a request gone while waiting leaves a live timer */
-
-        cln = ngx_http_cleanup_add(r, 0);
-        if (cln == NULL) {
-            return NGX_ERROR;
-        }
-
-        cln->handler = ngx_http_live_lookup_wait_cleanup;
-        cln->data = lk;
-
-        lk->wake.handler = ngx_http_live_lookup_wake;
-        lk->wake.data = lk;
-        lk->wake.log = r->connection->log;
+    if (ngx_http_live_lookup_wake_init(r, lk) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     ngx_queue_insert_tail(&lk->zone->waiting, &lk->queue);
@@ -898,6 +931,34 @@ ngx_http_live_lookup_wait(ngx_http_request_t *r, ngx_http_live_lookup_t *lk)
     delay = ngx_min(delay, NGX_HTTP_LIVE_LOOKUP_MAX_POLL);
 
     ngx_add_timer(&lk->wake, delay);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_live_lookup_wake_init(ngx_http_request_t *r,
+    ngx_http_live_lookup_t *lk)
+{
+    ngx_http_cleanup_t  *cln;
+
+    if (lk->wake.handler) {
+        return NGX_OK;
+    }
+
+    /* without it, a request gone while waiting leaves a live event */
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_live_lookup_wait_cleanup;
+    cln->data = lk;
+
+    lk->wake.handler = ngx_http_live_lookup_wake;
+    lk->wake.data = lk;
+    lk->wake.log = r->connection->log;
 
     return NGX_OK;
 }
