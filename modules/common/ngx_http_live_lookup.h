@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_live_common.h"
+#include "ngx_http_live_zone.h"
 
 
 /*
@@ -27,9 +28,7 @@
 
 
 typedef struct {
-    ngx_shm_zone_t                 *shm_zone;
-    ngx_slab_pool_t                *shpool;
-    void                           *sh;
+    ngx_http_live_zone_t           *lru;     /* lru->data is this */
 
     ngx_msec_t                      refresh;
     ngx_msec_t                      stale;
