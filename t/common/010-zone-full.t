@@ -33,12 +33,12 @@ http {
     httpdns_zone alloc:32k;
     hls_fast_start_zone fs:32k;
 
-    # answers of 128, 16, 32 and 64 byte slab slots, by the second byte:
-    # each phase of the flood needs slots that the one before did not
-    map \$arg_ip \$answer {
-        ~^10\\.1\\. "10.0.0.1;10.0.0.2;10.0.0.3;10.0.0.4;10.0.0.5;10.0.0.6;10.0.0.7;10.0.0.8,60";
-        ~^10\\.2\\. "10.0.0.1,60";
-        ~^10\\.3\\. "10.0.0.1;10.0.0.2;10.0.0.3,60";
+    # answers of 128, 16, 32 and 64 byte slab slots, by the domain: each
+    # phase of the flood needs slots that the one before did not
+    map \$arg_dn \$answer {
+        p1.example.com "10.0.0.1;10.0.0.2;10.0.0.3;10.0.0.4;10.0.0.5;10.0.0.6;10.0.0.7;10.0.0.8,60";
+        p2.example.com "10.0.0.1,60";
+        p3.example.com "10.0.0.1;10.0.0.2;10.0.0.3,60";
         default "10.0.0.1;10.0.0.2;10.0.0.3;10.0.0.4;10.0.0.5,60";
     }
 
@@ -49,7 +49,7 @@ http {
             httpdns_service /_httpdns/d;
             httpdns_dialect dnspod;
             httpdns_client \$arg_ip;
-            httpdns_domain push.example.com;
+            httpdns_domain \$arg_d;
             httpdns_url "rtmp://\$httpdns_ip/live/s";
         }
         location /_httpdns/ {
@@ -77,14 +77,15 @@ sub queries {
 my $n = 1000;
 my %status;
 
-sub subnet {
+# key $i: a phase of 250 subnets a domain
+sub alloc_uri {
     my ($i, $host) = @_;
-    return sprintf '10.%d.%d.%d', 1 + int(($i - 1) / 250), ($i - 1) % 250,
-                   $host;
+    return sprintf '/v1/push?stream=s&d=p%d.example.com&ip=10.0.%d.%d',
+                   1 + int(($i - 1) / 250), ($i - 1) % 250, $host;
 }
 
 for my $i (1 .. $n) {
-    my ($st) = http_get($front, '/v1/push?stream=s&ip=' . subnet($i, 1));
+    my ($st) = http_get($front, alloc_uri($i, 1));
     $status{$st}++;
 }
 
@@ -93,8 +94,7 @@ is(queries(), $n, 'one query each');
 
 # the last ones are still cached: no new query
 for my $i ($n - 4 .. $n) {
-    my (undef, undef, $body) =
-        http_get($front, '/v1/push?stream=s&ip=' . subnet($i, 9));
+    my (undef, undef, $body) = http_get($front, alloc_uri($i, 9));
     like($body, qr/"source":"httpdns"/, "subnet $i answered");
 }
 
