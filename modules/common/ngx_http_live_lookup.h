@@ -17,8 +17,16 @@
 
 /*
  * The lookup cache of SPEC 1.1: answers of an outside service, fetched
- * with in-memory subrequests to an internal location, kept in a shared
- * memory zone (slab + rbtree + LRU) that every worker sees.
+ * with in-memory subrequests to an internal location, kept in an LRU
+ * zone of the kit (ngx_http_live_zone.h) that every worker sees.
+ *
+ * Use: ngx_http_live_lookup_zone_add() from the directive that declares
+ * the zone (then set refresh, stale, ... as the directive says); the
+ * referring directives keep the ngx_shm_zone_t of that name;
+ * ngx_http_live_lookup_init() from the module's postconfiguration; per
+ * request, ngx_http_live_lookup().  One fetch per key is in flight
+ * across all workers; it outlives the client that started it, and a
+ * fetch cut short by a client never counts as a failure of the service.
  */
 
 
