@@ -26,7 +26,7 @@ our @EXPORT = qw(free_port start_helper stop_helper stop_helpers
                  start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
                  http_get http_request http_start http_finish slurp
-                 wait_log);
+                 wait_log memcheck_prefix check_memcheck);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
@@ -150,6 +150,22 @@ sub stop_helper {
     }
 
     check_memcheck($name, $prefix, $gone) if $prefix;
+}
+
+
+# In TEST_NGINX_USE_VALGRIND mode, the command to put in front of an nginx
+# run by hand (say "nginx -t"), its reports in $prefix/logs; else ().
+# check_memcheck($name, $prefix, 1) gives the verdict once it exited.
+sub memcheck_prefix {
+    my ($prefix) = @_;
+
+    return () unless $ENV{TEST_NGINX_USE_VALGRIND};
+
+    make_path("$prefix/logs");
+    unlink glob("$prefix/logs/valgrind.*.log");
+
+    return Test::Nginx::Memcheck::command($ENV{TEST_NGINX_USE_VALGRIND},
+                                          "$prefix/logs");
 }
 
 
