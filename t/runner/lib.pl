@@ -4,10 +4,13 @@
 use strict;
 use warnings;
 
+use Cwd ();
+
 # The fixtures need stock nginx only, and test the runner, not memory
 # safety: never under valgrind, and always on a random port.
 sub run_fixture {
     my ($file, %env) = @_;
+    my $cwd = delete $env{_cwd};    # run from there (its t/ gets servroots)
     local %ENV = %ENV;
 
     delete @ENV{qw(TEST_NGINX_USE_VALGRIND TEST_NGINX_USE_HUP
@@ -18,7 +21,10 @@ sub run_fixture {
     @ENV{keys %env} = values %env;
     delete @ENV{grep { !defined $env{$_} } keys %env};
 
-    my $out = `$^X -It/lib $file 2>&1`;
+    my $top = Cwd::getcwd();
+    my $out = defined $cwd
+        ? `cd $cwd && $^X -I$top/t/lib $top/$file 2>&1`
+        : `$^X -It/lib $file 2>&1`;
 
     return ($? >> 8, $out);
 }
