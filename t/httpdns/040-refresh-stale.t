@@ -199,7 +199,7 @@ if ($pid == 0) {
 }
 close $w;
 # the reload once all ten are in flight: one fetching, nine waiting
-is(wait_log("$dir/front/logs/error.log",
+is(wait_logged("$dir/front/logs/error.log",
             qr/(\d+#\d+: \*\d+) live lookup: "[^"]*10\.8\.8\.0\/24" miss, (?:fetching|waiting)/,
             10), 10, 'ten misses in flight, one fetching');
 my ($mpid) = `cat $dir/front/logs/nginx.pid` =~ /(\d+)/;

@@ -95,7 +95,7 @@ my @held = (fire());
 is(wait_connections(1, 5), 1, 'a miss fetches once');
 
 push @held, fire(), fire(), fire();
-is(wait_log("$dir/front/logs/error.log",
+is(wait_logged("$dir/front/logs/error.log",
             qr/(\d+#\d+: \*\d+) live lookup: "[^"]+" miss, waiting/, 3),
    3, 'the three other misses wait');
 is(connections(), 1, 'other misses, in any worker, wait for that fetch');

@@ -26,7 +26,7 @@ our @EXPORT = qw(free_port start_helper stop_helper stop_helpers
                  start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
                  http_get http_request http_start http_finish slurp
-                 wait_log memcheck_prefix check_memcheck);
+                 wait_logged memcheck_prefix check_memcheck);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
@@ -372,7 +372,7 @@ sub slurp {
 # "pid#tid: *conn" of an nginx log line, one per request), else the lines
 # themselves.  Returns the number seen: a test waits on a log line, never
 # on a fixed sleep.
-sub wait_log {
+sub wait_logged {
     my ($file, $re, $n, $secs) = @_;
     my $deadline = time + ($secs // 10);
     my %seen;
