@@ -57,8 +57,9 @@ add_block_preprocessor(sub {
         my ($sec, $i) = @$_;
         # a playlist of its own per block: under TEST_NGINX_USE_HUP the
         # zone remembers the terminals of earlier blocks
-        $block->set_value($sec, [map { sprintf $use{$_}[$i], $block->seq_num }
-                                 @mods]);
+        my @v = map { $use{$_}[$i] } @mods;
+        s/%d/$block->seq_num/e for @v;
+        $block->set_value($sec, \@v);
     }
 
     $block->set_value('http_config', join '', map { $use{$_}[0] } @mods);
