@@ -36,6 +36,9 @@ our $TC = dns_answer(0x8380, '192.0.2.70');
 our $SERVFAIL = dns_answer(0x8182);
 our $NOADDR = dns_answer(0x8180);
 
+our $bad_stream = '{"error":"invalid_stream","detail":"stream must be 1-128 '
+    . 'bytes of A-Z a-z 0-9 . _ - ~, not . or .."}' . "\n";
+
 # A zone size of its own per block: under TEST_NGINX_USE_HUP a zone whose
 # name and size are unchanged survives the reload, and with it the answers
 # of the blocks that ran before.
@@ -131,11 +134,7 @@ Cache-Control: no-store
 --- error_code eval
 [400, 400, 400, 400, 400]
 --- response_body eval
-[qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, not . or .."}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, not . or .."}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, not . or .."}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, not . or .."}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, not . or .."}\n']
+[($::bad_stream) x 5]
 
 
 
@@ -398,11 +397,7 @@ GET /v1/push?stream=s1&ip=198.51.100.1&fault=nolen/big.txt
 --- error_code eval
 [400, 400, 400, 400, 400]
 --- response_body eval
-[qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, not . or .."}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, not . or .."}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, not . or .."}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, not . or .."}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, not . or .."}\n']
+[($::bad_stream) x 5]
 
 
 
