@@ -23,6 +23,22 @@ our $FIRST16 = join ',', map { qq{"192.0.2.$_"} } 1 .. 16;
 our $DNS_MANY = dns_answer(@MANY);
 $ENV{TEST_NGINX_MANY} = join ';', @MANY;
 
+# the allocation location, with what a block changes in it
+sub push_location {
+    my (%o) = (service => '/_httpdns/good', dialect => 'dnspod',
+               domain => 'push.example.com', extra => '', @_);
+    return <<"_EOC_";
+    location = /v1/push {
+        httpdns_alloc alloc;
+        httpdns_service $o{service};
+        httpdns_dialect $o{dialect};
+        httpdns_client \$arg_ip;
+        httpdns_domain $o{domain};
+        httpdns_url "rtmp://\$httpdns_ip/live/\$arg_stream";$o{extra}
+    }
+_EOC_
+}
+
 # A zone size of its own per block: under TEST_NGINX_USE_HUP a zone whose
 # name and size are unchanged survives the reload, and with it the answers
 # of the blocks that ran before.
@@ -41,16 +57,7 @@ add_block_preprocessor(sub {
     $block->set_value('http_config', $block->http_config
                       . "    log_format httpdns_query '\$uri?\$args';\n");
 
-    $block->set_value('config', ($block->config // <<'_EOC_') . <<'_EOC_');
-    location = /v1/push {
-        httpdns_alloc alloc;
-        httpdns_service /_httpdns/good;
-        httpdns_dialect dnspod;
-        httpdns_client $arg_ip;
-        httpdns_domain push.example.com;
-        httpdns_url "rtmp://$httpdns_ip/live/$arg_stream";
-    }
-_EOC_
+    $block->set_value('config', ($block->config // main::push_location()) . <<'_EOC_');
     location /_httpdns/ {
         internal;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/fake/;
@@ -157,15 +164,8 @@ GET /v1/push?stream=s1&ip=198.51.100.1
 
 
 === TEST 10: a domain that is not a host name: 400, no query
---- config
-    location = /v1/push {
-        httpdns_alloc alloc;
-        httpdns_service /_httpdns/d;
-        httpdns_dialect dnspod;
-        httpdns_client $arg_ip;
-        httpdns_domain $arg_domain;
-        httpdns_url "rtmp://$httpdns_ip/live/$arg_stream";
-    }
+--- config eval
+main::push_location(service => '/_httpdns/d', domain => '$arg_domain')
 --- request eval
 ["GET /v1/push?stream=s1&ip=198.51.100.1&domain=bad..example.com",
  "GET /v1/push?stream=s1&ip=198.51.100.1&domain=bad%20name.example.com",
@@ -180,15 +180,8 @@ GET /v1/push?stream=s1&ip=198.51.100.1
 
 
 === TEST 11: a service URI that does not start with "/": 500, logged
---- config
-    location = /v1/push {
-        httpdns_alloc alloc;
-        httpdns_service $arg_svc;
-        httpdns_dialect dnspod;
-        httpdns_client $arg_ip;
-        httpdns_domain push.example.com;
-        httpdns_url "rtmp://$httpdns_ip/live/$arg_stream";
-    }
+--- config eval
+main::push_location(service => '$arg_svc')
 --- request
 GET /v1/push?stream=s1&ip=198.51.100.1&svc=_httpdns/d
 --- error_code: 500
@@ -200,16 +193,9 @@ httpdns: service URI "_httpdns/d" does not start with /
 
 
 === TEST 12: subnet prefix 0: no address bits sent, one key per family
---- config
-    location = /v1/push {
-        httpdns_alloc alloc;
-        httpdns_service /_httpdns/d;
-        httpdns_dialect dnspod;
-        httpdns_client $arg_ip;
-        httpdns_client_subnet 0 0;
-        httpdns_domain push.example.com;
-        httpdns_url "rtmp://$httpdns_ip/live/$arg_stream";
-    }
+--- config eval
+main::push_location(service => '/_httpdns/d',
+          extra => "\n        httpdns_client_subnet 0 0;")
 --- request eval
 ["GET /v1/push?stream=s1&ip=198.51.100.7",
  "GET /v1/push?stream=s1&ip=203.0.113.9",
@@ -223,18 +209,12 @@ httpdns: service URI "_httpdns/d" does not start with /
 
 
 === TEST 13: dnspod: at most 16 addresses, duplicates dropped, in order
---- config
-    location = /v1/push {
-        httpdns_alloc alloc;
-        httpdns_service /_httpdns/many;
-        httpdns_dialect dnspod;
-        httpdns_client $arg_ip;
-        httpdns_domain push.example.com;
-        httpdns_url "rtmp://$httpdns_ip/live/$arg_stream";
-    }
+--- config eval
+main::push_location(service => '/_httpdns/many') . <<'_EOC_'
     location = /fake/many {
         return 200 "$TEST_NGINX_MANY,60";
     }
+_EOC_
 --- request
 GET /v1/push?stream=s1&ip=198.51.100.1
 --- response_body_like eval
@@ -243,15 +223,8 @@ GET /v1/push?stream=s1&ip=198.51.100.1
 
 
 === TEST 14: doh: at most 16 addresses, duplicates dropped, in order
---- config
-    location = /v1/push {
-        httpdns_alloc alloc;
-        httpdns_service /_httpdns/dns/many.bin;
-        httpdns_dialect doh;
-        httpdns_client $arg_ip;
-        httpdns_domain push.example.com;
-        httpdns_url "rtmp://$httpdns_ip/live/$arg_stream";
-    }
+--- config eval
+main::push_location(service => '/_httpdns/dns/many.bin', dialect => 'doh')
 --- user_files eval
 [["many.bin", $::DNS_MANY]]
 --- request
