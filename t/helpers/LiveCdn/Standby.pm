@@ -110,17 +110,20 @@ _EOC_
 
 # standby_redirect on /media/, asking the standby at opt "standby"; opt:
 # port, workers, redirect (the directive's value), media (extra
-# directives of /media/), check (extra directives of /_standby/), server,
-# http.
+# directives of /media/), check (the timeouts of /_standby/), listen
+# (parameters), server, http.
 sub primary_conf {
     my (%o) = @_;
     my $dir = helper_dir();
     my $workers = $o{workers} || 1;
     my $redirect = $o{redirect} // '/_standby/check?uri=$standby_uri';
     my $media = $o{media} // '';
-    my $check = $o{check} // '';
+    my $check = $o{check}
+                // "proxy_connect_timeout 200ms;\n"
+                   . "            proxy_read_timeout 300ms;";
     my $server = $o{server} // '';
     my $http = $o{http} // '';
+    my $listen = $o{listen} // '';
 
     return <<"_EOC_";
 load_module \$TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
@@ -134,7 +137,7 @@ http {
     access_log logs/access.log primary;
     $http
     server {
-        listen 127.0.0.1:$o{port};
+        listen 127.0.0.1:$o{port} $listen;
         location /media/ {
             standby_redirect $redirect;
             root $dir/primary;
@@ -143,8 +146,6 @@ http {
         location /_standby/ {
             internal;
             proxy_pass http://127.0.0.1:$o{standby}/standby/;
-            proxy_connect_timeout 200ms;
-            proxy_read_timeout 300ms;
             $check
         }
         location = /marker { return 204; }
