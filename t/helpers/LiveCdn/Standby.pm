@@ -14,7 +14,8 @@ use LiveCdn::Helpers;
 
 use Exporter 'import';
 our @EXPORT = qw(make_media write_file standby_conf primary_conf
-                 start_pair log_lines wait_log marker);
+                 start_pair log_lines wait_log wait_log_file
+                 marker);
 
 
 sub write_file {
@@ -179,18 +180,24 @@ sub log_lines {
 }
 
 
-# waits until a line of the log matches, returns every line then
+# waits until a line of the access log matches, returns every line then
 sub wait_log {
     my ($name, $re, $secs) = @_;
+    return wait_log_file($name, 'access.log', $re, $secs);
+}
+
+
+sub wait_log_file {
+    my ($name, $file, $re, $secs) = @_;
     my $deadline = time + ($secs || 5);
 
     while (time < $deadline) {
-        my @l = log_lines($name);
+        my @l = log_lines($name, $file);
         return @l if grep { /$re/ } @l;
         sleep 0.02;
     }
 
-    return log_lines($name);
+    return log_lines($name, $file);
 }
 
 
