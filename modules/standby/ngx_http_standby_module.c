@@ -10,6 +10,7 @@
 #include <ngx_md5.h>
 #include "ngx_http_live_common.h"
 #include "ngx_http_live_lookup.h"
+#include "ngx_http_live_zone.h"
 #include "ngx_http_standby_parse.h"
 #include "../hls_fast_start/ngx_http_hls_fast_start_playlist.h"
 
@@ -50,9 +51,15 @@ typedef struct {
 
 
 typedef struct {
+    ngx_http_standby_retry_t    slot[NGX_HTTP_STANDBY_RETRY_SLOTS];
+} ngx_http_standby_retry_sh_t;
+
+
+typedef struct {
     ngx_shm_zone_t             *shm_zone;      /* the answers */
     ngx_shm_zone_t             *retry_zone;    /* failing standbys */
-    size_t                      size;
+    ngx_str_t                   name;
+    ssize_t                     size;
     ngx_flag_t                  enabled;
 
     /* this worker's reading of the load average */
@@ -462,12 +469,9 @@ static ngx_int_t
 ngx_http_standby_redirect(ngx_http_request_t *r,
     ngx_http_standby_loc_conf_t *slcf, ngx_str_t *url)
 {
-    u_char            *p, *last, *arg, *end, *eq;
-    size_t             len, name;
-    ngx_str_t          location;
-    ngx_table_elt_t   *h;
-
-    static ngx_str_t   no_store = ngx_string("no-store");
+    u_char     *p, *last, *arg, *end, *eq;
+    size_t      len, name;
+    ngx_str_t   location;
 
     len = url->len + sizeof("?") - 1 + r->args.len + sizeof("&") - 1
           + sizeof("md5=&expires=&") - 1 + 22 + NGX_TIME_T_LEN
@@ -520,20 +524,7 @@ ngx_http_standby_redirect(ngx_http_request_t *r,
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "standby: redirect to \"%V\"", &location);
 
-    if (ngx_http_live_add_header(r, "Cache-Control", &no_store) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_clear_location(r);
-
-    h = ngx_http_live_add_header(r, "Location", &location);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.location = h;
-
-    return NGX_HTTP_MOVED_TEMPORARILY;
+    return ngx_http_live_redirect(r, &location);
 }
 
 
@@ -717,7 +708,7 @@ ngx_http_standby_retry_active(ngx_http_request_t *r,
     ngx_http_standby_retry_t  *slot;
 
     shpool = (ngx_slab_pool_t *) smcf->retry_zone->shm.addr;
-    slot = smcf->retry_zone->data;
+    slot = ((ngx_http_standby_retry_sh_t *) smcf->retry_zone->data)->slot;
     active = 0;
 
     ngx_shmtx_lock(&shpool->mutex);
@@ -750,7 +741,7 @@ ngx_http_standby_retry_start(ngx_http_standby_main_conf_t *smcf,
     }
 
     shpool = (ngx_slab_pool_t *) smcf->retry_zone->shm.addr;
-    slot = smcf->retry_zone->data;
+    slot = ((ngx_http_standby_retry_sh_t *) smcf->retry_zone->data)->slot;
     n = 0;
 
     ngx_shmtx_lock(&shpool->mutex);
@@ -1159,12 +1150,13 @@ ngx_http_standby_create_main_conf(ngx_conf_t *cf)
      *
      *     smcf->shm_zone = NULL;
      *     smcf->retry_zone = NULL;
+     *     smcf->name = { 0, NULL };
      *     smcf->enabled = 0;
      *     smcf->load_time = 0;
      *     smcf->load = 0;
      */
 
-    smcf->size = NGX_CONF_UNSET_SIZE;
+    smcf->size = NGX_CONF_UNSET;
 
     return smcf;
 }
@@ -1180,38 +1172,49 @@ ngx_http_standby_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_str_t                     name;
     ngx_http_live_lookup_zone_t  *zone;
 
-    ngx_conf_init_size_value(smcf->size, 1024 * 1024);
-
     if (!smcf->enabled) {
         return NGX_CONF_OK;
     }
 
-    ngx_str_set(&name, "standby_redirect");
+    if (smcf->size == NGX_CONF_UNSET) {
+        ngx_str_set(&smcf->name, "standby_redirect");
+        smcf->size = 1024 * 1024;
+    }
 
-    zone = ngx_http_live_lookup_zone_add(cf, &name, smcf->size,
+    zone = ngx_http_live_lookup_zone_add(cf, &smcf->name, smcf->size,
                                          &ngx_http_standby_module);
     if (zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    /* each answer lives for its location's standby_redirect_cache */
+    /*
+     * each answer lives for its location's standby_redirect_cache, set
+     * as its ttl; a failure backs off one key for a second, the standby
+     * for its standby_redirect_retry
+     */
 
     zone->refresh = 86400 * 1000;
     zone->stale = 0;
     zone->inactive = 60000;
     zone->retry = 1000;
 
-    smcf->shm_zone = zone->shm_zone;
+    smcf->shm_zone = zone->lru->shm_zone;
 
-    ngx_str_set(&name, "standby_redirect_retry");
-
-    smcf->retry_zone = ngx_shared_memory_add(cf, &name, 8 * ngx_pagesize,
-                                             &ngx_http_standby_module);
-    if (smcf->retry_zone == NULL) {
+    name.len = smcf->name.len + sizeof("_retry") - 1;
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    smcf->retry_zone->init = ngx_http_standby_init_retry_zone;
+    ngx_sprintf(name.data, "%V_retry", &smcf->name);
+
+    smcf->retry_zone = ngx_http_live_shm_add(cf, &name, 8 * ngx_pagesize,
+                                             &ngx_http_standby_module,
+                                             ngx_http_standby_init_retry_zone,
+                                             NULL);
+    if (smcf->retry_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -1370,32 +1373,15 @@ ngx_http_standby_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_standby_main_conf_t *smcf = conf;
 
-    ssize_t     size;
     ngx_str_t  *value;
 
-    if (smcf->size != NGX_CONF_UNSET_SIZE) {
+    if (smcf->size != NGX_CONF_UNSET) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
-    size = ngx_parse_size(&value[1]);
-
-    if (size == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    smcf->size = size;
-
-    if (size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone size \"%V\" is too small", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_http_live_zone_parse(cf, &value[1], &smcf->name, &smcf->size);
 }
 
 
@@ -1608,48 +1594,21 @@ invalid:
 static ngx_int_t
 ngx_http_standby_init_retry_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_slab_pool_t  *shpool;
+    ngx_uint_t  created;
 
-    if (data) {
-        shm_zone->data = data;
-        return NGX_OK;
-    }
+    shm_zone->data = ngx_http_live_shm_init(shm_zone, data,
+                                            sizeof(ngx_http_standby_retry_sh_t),
+                                            "standby_redirect_zone",
+                                            &created);
 
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        shm_zone->data = shpool->data;
-        return NGX_OK;
-    }
-
-    shm_zone->data = ngx_slab_calloc(shpool, NGX_HTTP_STANDBY_RETRY_SLOTS
-                                     * sizeof(ngx_http_standby_retry_t));
-    if (shm_zone->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    shpool->data = shm_zone->data;
-
-    return NGX_OK;
+    return shm_zone->data ? NGX_OK : NGX_ERROR;
 }
 
 
 static ngx_int_t
 ngx_http_standby_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_standby_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_live_add_variables(cf, ngx_http_standby_vars);
 }
 
 
