@@ -55,7 +55,7 @@ static ngx_int_t ngx_http_standby_same_peer(ngx_http_standby_answer_t *a,
     ngx_str_t *peer);
 static ngx_uint_t ngx_http_standby_same_text(u_char *a, u_char *b,
     size_t n);
-static ngx_int_t ngx_http_standby_hex(u_char c);
+static ngx_int_t ngx_http_standby_escape(u_char *p, u_char *c);
 
 
 ngx_int_t
@@ -360,8 +360,7 @@ ngx_http_standby_json_space(ngx_http_standby_json_t *j)
 static ngx_int_t
 ngx_http_standby_json_string(ngx_http_standby_json_t *j, ngx_str_t *s)
 {
-    u_char     c, *d;
-    ngx_int_t  i, h, code;
+    u_char  c, *d, esc[3];
 
     if (j->pos == j->last || *j->pos != '"') {
         return NGX_ERROR;
@@ -426,24 +425,28 @@ ngx_http_standby_json_string(ngx_http_standby_json_t *j, ngx_str_t *s)
                 return NGX_ERROR;
             }
 
-            code = 0;
+            /* \u00XX, as "%XX" */
 
-            for (i = 0; i < 4; i++) {
-                h = ngx_http_standby_hex(j->pos[i]);
-                if (h == NGX_ERROR) {
-                    return NGX_ERROR;
-                }
-
-                code = code * 16 + h;
-            }
-
-            if (code > 0x7f) {
+            if (j->pos[0] != '0' || j->pos[1] != '0') {
                 j->err = "non-ASCII escape in a JSON string";
                 return NGX_ERROR;
             }
 
+            esc[0] = '%';
+            esc[1] = j->pos[2];
+            esc[2] = j->pos[3];
+
+            if (ngx_http_standby_escape(esc, d) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (*d > 0x7f) {
+                j->err = "non-ASCII escape in a JSON string";
+                return NGX_ERROR;
+            }
+
+            d++;
             j->pos += 4;
-            *d++ = (u_char) code;
             break;
 
         default:
@@ -524,7 +527,7 @@ ngx_http_standby_json_skip(ngx_http_standby_json_t *j)
 static ngx_int_t
 ngx_http_standby_parse_url(ngx_http_standby_answer_t *a, char **err)
 {
-    u_char  *p, *last, *host;
+    u_char   c, *p, *last, *host;
 
     p = a->url.data;
     last = p + a->url.len;
@@ -547,8 +550,9 @@ ngx_http_standby_parse_url(ngx_http_standby_answer_t *a, char **err)
 
     if (*p == '[') {
         for (p++; p < last && *p != ']'; p++) {
-            if (ngx_http_standby_hex(*p) == NGX_ERROR
-                && *p != ':' && *p != '.')
+            if (!((*p >= '0' && *p <= '9')
+                  || ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f')
+                  || *p == ':' || *p == '.'))
             {
                 goto bad_host;
             }
@@ -609,9 +613,7 @@ ngx_http_standby_parse_url(ngx_http_standby_answer_t *a, char **err)
         }
 
         if (*p == '%'
-            && (last - p < 3
-                || ngx_http_standby_hex(p[1]) == NGX_ERROR
-                || ngx_http_standby_hex(p[2]) == NGX_ERROR))
+            && (last - p < 3 || ngx_http_standby_escape(p, &c) != NGX_OK))
         {
             *err = "invalid percent-encoding in url";
             return NGX_DECLINED;
@@ -709,20 +711,15 @@ ngx_http_standby_same_text(u_char *a, u_char *b, size_t n)
 }
 
 
+/* decodes the three bytes "%XX" at p */
+
 static ngx_int_t
-ngx_http_standby_hex(u_char c)
+ngx_http_standby_escape(u_char *p, u_char *c)
 {
-    u_char  ch;
+    ngx_str_t  s;
 
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
+    s.data = p;
+    s.len = 3;
 
-    ch = (u_char) (c | 0x20);
-
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-
-    return NGX_ERROR;
+    return ngx_http_live_unescape(c, 1, &s) == 1 ? NGX_OK : NGX_ERROR;
 }
