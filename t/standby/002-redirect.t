@@ -61,10 +61,21 @@ is($h->{location},
    "http://127.0.0.1:$sp/media/a%20b&c+d.bin?standby_hop=1",
    'and the url names it escaped');
 
-# the standby's own check log: one check per URI while it is cached
+# cached per URI for standby_redirect_cache (1s here, the default)
+($st, $h) = http_get($pp, '/media/f1.bin?again=1');
+is($st, 302, 'f1.bin again: redirect');
+
 my @s = marker('standby', $sp);
 is(scalar(grep { m{^/standby/check\?uri=/media/f1\.bin 200$} } @s), 1,
-   'the standby was asked once for f1.bin');
+   'the standby was asked once for f1.bin while its answer is cached');
+
+sleep 1.5;   # past standby_redirect_cache
+
+($st, $h) = http_get($pp, '/media/f1.bin');
+is($st, 302, 'f1.bin after the cache period: redirect');
+@s = marker('standby', $sp);
+is(scalar(grep { m{^/standby/check\?uri=/media/f1\.bin 200$} } @s), 2,
+   'after a second check');
 ok((grep { m{^/standby/check\?uri=/media/only-primary\.bin 404$} } @s),
    'and said 404 for only-primary.bin');
 
