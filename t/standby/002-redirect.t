@@ -61,6 +61,16 @@ is($h->{location},
    "http://127.0.0.1:$sp/media/a%20b&c+d.bin?standby_hop=1",
    'and the url names it escaped');
 
+# a name the standby finds bad is an answer, not a failure of the
+# standby: no retry window for the others
+($st) = http_get($pp, '/media/bad%01name.bin');
+is($st, 404, 'a control byte in the name: the standby says 400, served here');
+@l = wait_log('primary', qr{^/media/bad%01name\.bin });
+ok((grep { $_ eq '/media/bad%01name.bin 404 local bad_uri' } @l),
+   'local, bad_uri');
+($st) = http_get($pp, '/media/f8.bin');
+is($st, 302, 'and the next request is redirected');
+
 # cached per URI for standby_redirect_cache (1s here, the default)
 ($st, $h) = http_get($pp, '/media/f1.bin?again=1');
 is($st, 302, 'f1.bin again: redirect');
