@@ -18,11 +18,14 @@ symlink("$dir/outside/secret.mp4", "$m/link.mp4") or die "symlink: $!\n";
 symlink("$dir/outside", "$m/linkdir") or die "symlink: $!\n";
 write_file("$m/x+y z.mp4", "odd\n");
 
+# live: written a moment ago with a target duration of an hour, so it is
+# fresh however slow the run; stale: the same, two hours and a second ago
 my $live = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE:7\n"
-         . "#EXT-X-TARGETDURATION:2\n#EXTINF:2.000,\n7.ts\n#EXTINF:2.000,\n8.ts\n";
+         . "#EXT-X-TARGETDURATION:3600\n#EXTINF:2.000,\n7.ts\n"
+         . "#EXTINF:2.000,\n8.ts\n";
 write_file("$m/live.m3u8", $live);
 write_file("$m/stale.m3u8", $live);
-utime(time - 5, time - 5, "$m/stale.m3u8");
+utime(time - 7201, time - 7201, "$m/stale.m3u8");
 write_file("$m/vod.m3u8", "$live#EXT-X-ENDLIST\n");
 utime(time - 3600, time - 3600, "$m/vod.m3u8");
 write_file("$m/master.m3u8", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n"

@@ -19,6 +19,7 @@ my $fp = free_port();      # a fake standby: crafted answers
 my $sp = free_port();      # a real standby
 my $bp = free_port();      # a socket that never answers
 my $pp = free_port();      # the primary
+my $rp = free_port();      # the primary, asking the real standby
 
 # the fake standby answers by the uri asked about
 my %answer = (
@@ -96,16 +97,6 @@ start_nginx_helper('primary', wait_port => $pp, valgrind => 1,
             internal;
             proxy_pass http://127.0.0.1:$fp/standby/;
         }
-        location ~ ^/real/(?<f>.+)\$ {
-            standby_redirect /_real/check?uri=/media/\$f;
-            standby_redirect_retry 0;
-            alias $dir/primary/media/\$f;
-        }
-        location /_real/ {
-            internal;
-            proxy_pass http://127.0.0.1:$sp/standby/;
-            proxy_connect_timeout 200ms;
-        }
         location /hole/ {
             standby_redirect /_hole/check?uri=\$standby_uri;
             alias $dir/primary/media/;
@@ -115,11 +106,25 @@ start_nginx_helper('primary', wait_port => $pp, valgrind => 1,
             proxy_pass http://127.0.0.1:$bp/standby/;
             proxy_read_timeout 300ms;
         }
+    }
+    # on its own port: /media/ there asks the real standby
+    server {
+        listen 127.0.0.1:$rp;
+        access_log logs/access.log primary;
+        location /media/ {
+            standby_redirect /_real/check?uri=\$standby_uri;
+            standby_redirect_retry 0;
+            root $dir/primary;
+        }
+        location /_real/ {
+            internal;
+            proxy_pass http://127.0.0.1:$sp/standby/;
+        }
 _EOC_
 
 sub local_ok {
-    my ($uri, $reason, $name) = @_;
-    my ($st, $h, $body) = http_get($pp, $uri);
+    my ($uri, $reason, $name, $port) = @_;
+    my ($st, $h, $body) = http_get($port // $pp, $uri);
 
     is($st, 200, "$name: served locally");
     ok(!defined $h->{location}, "$name: no Location");
@@ -180,7 +185,7 @@ for (1 .. 100) {
 }
 is($active, 4, 'the standby has three held connections (and ours)');
 
-local_ok('/real/f1.bin', 'overloaded', 'over max_conns');
+local_ok('/media/f1.bin', 'overloaded', 'over max_conns', $rp);
 
 close $_ for @held;
 
@@ -191,7 +196,7 @@ for (1 .. 100) {
     sleep 0.05;
 }
 
-($st, $h) = http_get($pp, '/real/f2.bin');
+($st, $h) = http_get($rp, '/media/f2.bin');
 is($st, 302, 'with the connections gone, it takes requests again');
 
 # the retry window: one failed check, then none while it lasts
@@ -217,7 +222,7 @@ like(slurp("$dir/primary/logs/error.log"),
 
 # a stopped standby
 stop_helper('standby');
-local_ok('/real/f3.bin', 'failed', 'a stopped standby');
+local_ok('/media/f3.bin', 'failed', 'a stopped standby', $rp);
 like(slurp("$dir/primary/logs/error.log"),
      qr/connect\(\) failed \(111: Connection refused\) .*"\/_real\/check"/,
      'connection refused is in the log');

@@ -119,9 +119,11 @@ sub primary_conf {
     my $workers = $o{workers} || 1;
     my $redirect = $o{redirect} // '/_standby/check?uri=$standby_uri';
     my $media = $o{media} // '';
+    # generous: a test about timeouts sets its own (under memcheck a
+    # check can take a while)
     my $check = $o{check}
-                // "proxy_connect_timeout 200ms;\n"
-                   . "            proxy_read_timeout 300ms;";
+                // "proxy_connect_timeout 5s;\n"
+                   . "            proxy_read_timeout 10s;";
     my $server = $o{server} // '';
     my $http = $o{http} // '';
     my $listen = $o{listen} // '';
