@@ -16,7 +16,8 @@
 #     curl with 16 transfers at a time following the redirects, against
 #     the same files from the primary alone: requests/s of the pair and of
 #     the primary alone, their ratio, and the standby's share of the
-#     files (it takes all it has room for: max_conns is not reached).
+#     files (it takes all it has room for: max_conns is not reached,
+#     MAXC=n to change that) and the primary worker's CPU per request.
 # Figures are noisy on a shared machine: read them as provisional.
 
 set -e
@@ -26,6 +27,7 @@ nginx=${NGINX:-/usr/sbin/nginx}
 secs=${SECS:-5}
 misses=${MISSES:-500}
 bigs=${BIGS:-2000}
+maxc=${MAXC:-1000}
 work=$(mktemp -d /tmp/standby-bench.XXXXXX)
 pp=$((20000 + RANDOM % 20000))
 sp=$((pp + 1))
@@ -57,7 +59,7 @@ http {
     server {
         listen 127.0.0.1:$sp;
         location = /standby/check {
-            standby_check root=$work/standby max_conns=1000
+            standby_check root=$work/standby max_conns=$maxc
                           base=http://127.0.0.1:$sp;
         }
         location /media/ { root $work/standby; }
@@ -215,25 +217,42 @@ served() {
     curl -s "http://127.0.0.1:$1/status" | awk 'NR == 3 { print $3 }'
 }
 
+# CPU time (clock ticks) of the worker of the nginx whose pid file is $1
+cpu() {
+    local master w
+    master=$(cat "$1")
+    w=$(pgrep -P "$master" | head -1)
+    awk '{ print $14 + $15 }' "/proc/$w/stat"
+}
+
 for ((i = 0; i < 20; i++)); do
     curl -s -o /dev/null "$P/media/b$i.bin"
 done
 
 s0=$(served "$sp")
 ok=0
+pcpu=0
+acpu=0
 for r in 1 2 3; do
+    c0=$(cpu "$work/p/logs/nginx.pid")
     t0=$(date +%s.%N)
     big /media/b
     t1=$(date +%s.%N)
+    c1=$(cpu "$work/p/logs/nginx.pid")
     echo "$bigs / ($t1 - $t0)" | bc -l >> "$work/pair"
     ok=$((ok + $(grep -c '^200$' "$work/codes" || true)))
+    pcpu=$((pcpu + c1 - c0))
 
+    c0=$(cpu "$work/p/logs/nginx.pid")
     t0=$(date +%s.%N)
     big /alone/b
     t1=$(date +%s.%N)
+    c1=$(cpu "$work/p/logs/nginx.pid")
     echo "$bigs / ($t1 - $t0)" | bc -l >> "$work/alone"
+    acpu=$((acpu + c1 - c0))
 done
 s1=$(served "$sp")
+hz=$(getconf CLK_TCK)
 pair=$(med3 < "$work/pair")
 alone=$(med3 < "$work/alone")
 share=$(echo "($s1 - $s0 - 1) / (3 * $bigs)" | bc -l)
@@ -255,6 +274,10 @@ printf '%-44s %12s %12s %8.3f\n' "  in the retry window vs static, median ms" \
 printf '%-44s %12.0f %12.0f %8.2f\n' "pair (curl -L) vs primary alone, 1 MB req/s" \
     "$pair" "$alone" "$(echo "$pair / $alone" | bc -l)"
 printf '%-44s %12.2f\n' "  share the standby served" "$share"
+printf '%-44s %12.3f %12.3f %8.2f\n' "  primary worker CPU per request, ms" \
+    "$(echo "$pcpu * 1000 / $hz / (3 * $bigs)" | bc -l)" \
+    "$(echo "$acpu * 1000 / $hz / (3 * $bigs)" | bc -l)" \
+    "$(echo "($pcpu + 0.001) / ($acpu + 0.001)" | bc -l)"
 echo "(ratio column: ours / stock, or ms added for the ms lines;" \
      "$ok of $((3 * bigs)) pair transfers ended 200)"
 
