@@ -312,6 +312,8 @@ ngx_http_standby_start(ngx_http_request_t *r,
     ngx_http_live_lookup_t        *lk;
     ngx_http_standby_main_conf_t  *smcf;
 
+    static u_char                  hex[] = "0123456789ABCDEF";
+
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return ngx_http_standby_local(r, ctx, NGX_HTTP_STANDBY_SKIPPED,
                                       "method");
@@ -370,7 +372,18 @@ ngx_http_standby_start(ngx_http_request_t *r,
             }
 
             lk->args.data = p;
-            p = (u_char *) ngx_escape_uri(p, q, len, NGX_ESCAPE_ARGS);
+
+            for ( /* void */ ; q < last; q++) {
+                if (*q <= 0x20 || *q >= 0x7f || *q == '#') {
+                    *p++ = '%';
+                    *p++ = hex[*q >> 4];
+                    *p++ = hex[*q & 0xf];
+
+                } else {
+                    *p++ = *q;
+                }
+            }
+
             lk->args.len = p - lk->args.data;
 
         } else {

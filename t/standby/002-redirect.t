@@ -12,7 +12,12 @@ use LiveCdn::Helpers;
 use LiveCdn::Standby;
 
 my $dir = make_media();
-my ($pp, $sp) = start_pair();
+my ($pp, $sp) = start_pair(primary => { server => <<"_EOC_" });
+        location /raw/ {
+            standby_redirect "/_standby/check?uri=\$uri&from=raw%2F1";
+            root $dir/primary;
+        }
+_EOC_
 
 my ($st, $h, $body) = http_get($pp, '/media/f1.bin?a=1&b=two');
 is($st, 302, 'the standby has it: 302');
@@ -70,6 +75,19 @@ ok((grep { $_ eq '/media/bad%01name.bin 404 local bad_uri' } @l),
    'local, bad_uri');
 ($st) = http_get($pp, '/media/f8.bin');
 is($st, 302, 'and the next request is redirected');
+
+# with plain $uri: bytes a request line cannot carry are escaped, the
+# rest of the arguments stay as written
+# (an "&" in a name would end the argument: $standby_uri is for those)
+write_file("$dir/$_/raw/sp ace.bin", "raw\n") for qw(primary standby);
+($st, $h) = http_get($pp, '/raw/sp%20ace.bin?q=1');
+is($st, 302, 'plain $uri with a space: checked and redirected');
+is($h->{location},
+   "http://127.0.0.1:$sp/raw/sp%20ace.bin?q=1&standby_hop=1",
+   'to the escaped url');
+my @s0 = marker('standby', $sp);
+ok((grep { m{^/standby/check\?uri=/raw/sp%20ace\.bin&from=raw%2F1 200$} } @s0),
+   'the check as written, the space escaped');
 
 # cached per URI for standby_redirect_cache (1s here, the default)
 ($st, $h) = http_get($pp, '/media/f1.bin?again=1');
