@@ -1005,8 +1005,9 @@ ngx_http_standby_overloaded(ngx_http_request_t *r,
     ngx_http_standby_check_t *sc)
 {
     double                         load;
-    ngx_atomic_int_t               active;
     ngx_http_standby_main_conf_t  *smcf;
+#if (NGX_STAT_STUB)
+    ngx_atomic_int_t               active;
 
     active = *ngx_stat_active;
 
@@ -1016,6 +1017,7 @@ ngx_http_standby_overloaded(ngx_http_request_t *r,
                        active, sc->max_conns);
         return 1;
     }
+#endif
 
     if (sc->max_load == 0) {
         return 0;
@@ -1459,7 +1461,15 @@ ngx_http_standby_check(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             sc->max_conns = n;
+
+#if !(NGX_STAT_STUB)
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"max_conns\" needs nginx built with "
+                               "ngx_http_stub_status_module");
+            return NGX_CONF_ERROR;
+#else
             continue;
+#endif
         }
 
         if (ngx_strncmp(value[i].data, "max_load=", 9) == 0) {
