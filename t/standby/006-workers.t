@@ -59,11 +59,11 @@ _EOP_
 wait_tcp_port($sp, 5) or BAIL_OUT('the holder did not start');
 unlink "$dir/checks.log";
 
-start_nginx_helper('primary', wait_port => $pp, valgrind => 1,
-                   conf => primary_conf(port => $pp, standby => $sp,
-                                        workers => 2,
-                                        listen => 'reuseport',
-                                        check => 'proxy_read_timeout 20s;'));
+my $master = start_nginx_helper('primary', wait_port => $pp, valgrind => 1,
+    conf => primary_conf(port => $pp, standby => $sp, workers => 2,
+                         listen => 'reuseport',
+                         media => 'standby_redirect_retry 60s;',
+                         check => 'proxy_read_timeout 20s;'));
 
 sub checks {
     my @l = grep { length } split /\n/, slurp("$dir/checks.log") // '';
@@ -124,6 +124,29 @@ my @p = marker('primary', $pp);
 is(scalar(grep { m{^/media/garbage[2-9]\.bin 404 local retry$} } @p), 8,
    'all in the retry window');
 is(scalar(checks()), 1, 'no worker asked the standby again');
+
+# the window lives in shared memory: a reload keeps it
+sub workers {
+    my @w = grep { length } split /\s+/, `pgrep -P $master`;
+    return sort @w;
+}
+
+my @old = workers();
+kill 'HUP', $master;
+my $deadline2 = time + 30;
+my @new;
+while (time < $deadline2) {
+    @new = grep { my $w = $_; !grep { $_ eq $w } @old } workers();
+    last if @new >= 2;
+    sleep 0.05;
+}
+is(scalar(@new), 2, 'reloaded: two new workers');
+
+my ($st2) = http_get($pp, '/media/garbage10.bin');
+@p = marker('primary', $pp);
+ok((grep { $_ eq '/media/garbage10.bin 404 local retry' } @p),
+   'after the reload, still in the retry window');
+is(scalar(checks()), 1, 'and the standby was not asked');
 
 stop_helper('primary', signal => 'QUIT', wait => 10);
 is(valgrind_reports('primary'), '', 'no memcheck reports');
