@@ -135,12 +135,15 @@ my @old = workers();
 kill 'HUP', $master;
 my $deadline2 = time + 30;
 my @new;
+my @now;
 while (time < $deadline2) {
-    @new = grep { my $w = $_; !grep { $_ eq $w } @old } workers();
-    last if @new >= 2;
+    @now = workers();
+    @new = grep { my $w = $_; !grep { $_ eq $w } @old } @now;
+    last if @new == 2 && @now == 2;
     sleep 0.05;
 }
 is(scalar(@new), 2, 'reloaded: two new workers');
+is(scalar(@now), 2, 'and the old ones are gone');
 
 my ($st2) = http_get($pp, '/media/garbage10.bin');
 @p = marker('primary', $pp);
