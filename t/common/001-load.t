@@ -1,15 +1,15 @@
 # Every module loads alone and with the others in any order (SPEC 1), and
 # works there: each block's main_config names the modules it loads, and
 # the preprocessor adds a use of each one (a tier pick, an httpdns input
-# error, a fast-start variable on a master playlist) with its expected
-# answer.  Each .so exports nothing but its module symbols: the code they
+# error, a fast-start variable on a master playlist, a standby redirect
+# to itself) with its expected answer.  Each .so exports nothing but its module symbols: the code they
 # share is linked into each with hidden visibility, so no module
 # interposes another.
 
 use Test::Nginx::Socket 'no_plan';
 
 my @so = map { "$ENV{TEST_NGINX_MODULE_DIR}/ngx_http_${_}_module.so" }
-         qw(tier hls_fast_start httpdns);
+         qw(tier hls_fast_start httpdns standby);
 
 for my $so (@so) {
     my ($name) = $so =~ m{/(ngx_http_\w+_module)\.so$};
@@ -45,6 +45,25 @@ our %use = (
                        . "    }\n",
                        'GET /pl/master%d.m3u8', 200, 'X-FS: first',
                        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nlow.m3u8\n"],
+    # the server is its own standby: the check says yes, a 302 there
+    standby => ["",
+                "    location = /check {\n"
+                . "        standby_check root=\$TEST_NGINX_SERVER_ROOT"
+                . " max_conns=10\n"
+                . "            base=http://127.0.0.1:\$TEST_NGINX_SERVER_PORT;\n"
+                . "    }\n"
+                . "    location /html/ {\n"
+                . "        standby_redirect /_standby/check?uri=\$standby_uri;\n"
+                . "        root \$TEST_NGINX_SERVER_ROOT;\n"
+                . "    }\n"
+                . "    location /_standby/ {\n"
+                . "        internal;\n"
+                . "        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/;\n"
+                . "    }\n",
+                'GET /html/index.html', 302,
+                'Location: http://127.0.0.1:$ServerPort/html/index.html'
+                . '?standby_hop=1',
+                qr/302 Found/],
 );
 
 add_block_preprocessor(sub {
@@ -136,3 +155,27 @@ __DATA__
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+
+
+
+=== TEST 10: alone: standby
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
+
+
+
+=== TEST 11: order: standby first, then the others
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+
+
+
+=== TEST 12: order: the others, then standby
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;

@@ -26,7 +26,8 @@ our @EXPORT = qw(free_port start_helper stop_helper stop_helpers
                  start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
                  http_get http_request http_start http_finish slurp
-                 wait_logged memcheck_prefix check_memcheck);
+                 wait_logged memcheck_prefix check_memcheck
+                 valgrind_reports);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
@@ -166,6 +167,16 @@ sub memcheck_prefix {
 
     return Test::Nginx::Memcheck::command($ENV{TEST_NGINX_USE_VALGRIND},
                                           "$prefix/logs");
+}
+
+
+# The problems memcheck found in a stopped helper nginx, as text ('' when
+# none), for a test that wants them itself (stop_helper already reports)
+sub valgrind_reports {
+    my ($name) = @_;
+
+    return join "\n", Test::Nginx::Memcheck::problems(
+                           glob(helper_dir() . "/$name/logs/valgrind.*.log"));
 }
 
 
