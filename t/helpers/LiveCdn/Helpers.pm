@@ -18,7 +18,7 @@ use Exporter 'import';
 our @EXPORT = qw(free_port start_helper stop_helper start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
                  http_get http_request http_start http_finish slurp
-                 valgrind_reports);
+                 valgrind_reports wait_for);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
@@ -302,6 +302,20 @@ sub http_request {
     my $r = http_finish(http_start($port, $uri, $headers, $method, $body));
 
     return ($r->{status}, $r->{headers}, $r->{body});
+}
+
+
+# Polls cond() every 20 ms for up to "secs" seconds (default 10): true as
+# soon as it is.  For waiting on a log line or a file, never on time.
+sub wait_for {
+    my ($cond, $secs) = @_;
+    my $deadline = time + ($secs // 10);
+
+    for (;;) {
+        return 1 if $cond->();
+        return 0 if time > $deadline;
+        sleep 0.02;
+    }
 }
 
 
