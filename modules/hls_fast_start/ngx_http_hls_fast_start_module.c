@@ -1176,6 +1176,24 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
             continue;
         }
 
+        /*
+         * A stream that has just started: wait for as many fragments as
+         * the answer lists, or a player starts with too little buffer.
+         */
+
+        if (rc == NGX_OK && pl.nsegments < ctx->fragments) {
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log,
+                           0, "hls fast start: hold \"%V\" on, %ui of %ui "
+                           "fragments", &ctx->name, pl.nsegments,
+                           ctx->fragments);
+
+            ctx->exists = 1;
+            ctx->uniq = of.uniq;
+            ctx->mtime = of.mtime;
+            ctx->size = of.size;
+            continue;
+        }
+
         ngx_queue_remove(q);
         ngx_queue_insert_tail(&ready, q);
     }
