@@ -15,27 +15,7 @@ $ENV{TEST_NGINX_RTMP_PORT} = free_port();
 $ENV{TEST_NGINX_EDGE_PORT} = free_port();
 $ENV{TEST_NGINX_HLS_DIR} = "$dir/hls";
 
-mkdir "$dir/hls";
-
-start_nginx_helper('origin', wait_port => $ENV{TEST_NGINX_RTMP_PORT},
-                   conf => <<'EOC');
-load_module $TEST_NGINX_RTMP_MODULE;
-worker_processes 1;
-pid logs/nginx.pid;
-events { worker_connections 64; }
-rtmp {
-    server {
-        listen 127.0.0.1:$TEST_NGINX_RTMP_PORT;
-        application app {
-            live on;
-            hls on;
-            hls_path $TEST_NGINX_HLS_DIR;
-            hls_fragment 2s;
-            hls_playlist_length 12s;
-        }
-    }
-}
-EOC
+start_hls_origin("$dir/hls", fragment => '2s', playlist => '12s');
 
 start_nginx_helper('edge', wait_port => $ENV{TEST_NGINX_EDGE_PORT},
                    conf => <<'EOC');

@@ -18,7 +18,7 @@ use Exporter 'import';
 our @EXPORT = qw(free_port start_helper stop_helper start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
                  http_get http_request http_start http_finish slurp
-                 valgrind_reports wait_for);
+                 valgrind_reports wait_for start_hls_origin);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
@@ -174,6 +174,38 @@ sub start_nginx_helper {
     }
 
     return $helpers{$name};
+}
+
+
+# nginx-rtmp cutting HLS fragments into "dir" (application "app"), on
+# $TEST_NGINX_RTMP_PORT (set to a free port when unset); fragment and
+# playlist are nginx-rtmp's hls_fragment and hls_playlist_length
+sub start_hls_origin {
+    my ($dir, %opt) = @_;
+
+    $ENV{TEST_NGINX_RTMP_PORT} //= free_port();
+    mkdir $dir;
+
+    return start_nginx_helper('origin',
+                              wait_port => $ENV{TEST_NGINX_RTMP_PORT},
+                              conf => <<EOC);
+load_module \$TEST_NGINX_RTMP_MODULE;
+worker_processes 1;
+pid logs/nginx.pid;
+events { worker_connections 64; }
+rtmp {
+    server {
+        listen 127.0.0.1:\$TEST_NGINX_RTMP_PORT;
+        application app {
+            live on;
+            hls on;
+            hls_path $dir;
+            hls_fragment $opt{fragment};
+            hls_playlist_length $opt{playlist};
+        }
+    }
+}
+EOC
 }
 
 
