@@ -1031,11 +1031,12 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
 
         /*
          * The playlist is read and parsed once for all its waiters, with
-         * the first one's rules (disable_symlinks), into a pool of its own.
+         * the first one's rules (disable_symlinks), into a pool of its own
+         * that outlives them (so not with their connection's log).
          */
 
         if (pool == NULL) {
-            pool = ngx_create_pool(1024, ctx->request->connection->log);
+            pool = ngx_create_pool(1024, ngx_cycle->log);
             if (pool == NULL) {
                 return 0;
             }

@@ -22,7 +22,7 @@ $ENV{TEST_NGINX_HLS_DIR} = "$dir/hls";
 start_hls_origin("$dir/hls", fragment => '1s', playlist => '4s');
 
 start_nginx_helper('edge', wait_port => $ENV{TEST_NGINX_EDGE_PORT},
-                   conf => <<'EOC');
+                   valgrind => 1, conf => <<'EOC');
 load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
 worker_processes 2;
 pid logs/nginx.pid;
@@ -152,6 +152,11 @@ like($b[0]{body}, qr/^#EXT-X-DISCONTINUITY-SEQUENCE:1$/m,
 my ($b_ms) = $b[0]{body} =~ /MEDIA-SEQUENCE:(\d+)/;
 ok(scalar(grep { ($_->{body} =~ /MEDIA-SEQUENCE:(\d+)/)[0] == $b_ms }
           @b[1 .. $#b]) >= 1, "B: reloads start at $b_ms, not before");
+
+if ($ENV{TEST_NGINX_USE_VALGRIND}) {
+    stop_helper('edge', signal => 'QUIT', wait => 60);
+    is(valgrind_reports('edge'), '', 'no memcheck reports from the edge');
+}
 
 unlike(slurp("$dir/edge/logs/error.log") // '',
        qr/\[(?:alert|crit|emerg|error|warn)\]/, 'no errors in the edge log');

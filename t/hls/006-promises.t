@@ -57,7 +57,7 @@ EOC
 
 my $master = start_nginx_helper('edge',
                                 wait_port => $ENV{TEST_NGINX_EDGE_PORT},
-                                conf => $conf);
+                                conf => $conf, valgrind => 1);
 
 my $edge = $ENV{TEST_NGINX_EDGE_PORT};
 
@@ -241,6 +241,10 @@ utime 1, 1, "$dir/hls/old.m3u8";
 
 
 unlike(edge_log(), qr/\[(?:alert|emerg)\]/, 'no alerts in the edge log');
+
+# it has exited (QUIT above): under memcheck in valgrind mode
+is(valgrind_reports('edge'), '', 'no memcheck reports from the edge')
+    if $ENV{TEST_NGINX_USE_VALGRIND};
 
 run_tests();
 
