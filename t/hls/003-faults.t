@@ -213,6 +213,32 @@ sub rename_playlist {
 }
 
 
+# 3. A nested stream directory that does not exist yet is polled; then a
+#    regular file appears under its name.  It cannot be watched (ENOTDIR):
+#    the request is answered at once, as the static module answers it, and
+#    that is logged once, not once per 40 ms poll.
+
+{
+    my $s = start_request('/hls/notdir/index.m3u8', 'notdir');
+    ok(wait_for(sub { edge_log() =~ /no ".*\/notdir" yet, polling/ }),
+       'not a directory: polled');
+
+    spew("$dir/hls/notdir", "a file\n");
+    my $start = time;
+    my $r = finish_request($s, 8);
+
+    is($r->{status}, 404, 'not a directory: 404');
+    is($r->{fs}, 'first', 'not a directory: answered at once');
+    ok($r->{done} - $start < 1,
+       sprintf('not a directory: answered %.3f s after the file appeared',
+               $r->{done} - $start));
+
+    my @lines = edge_log() =~ /^.*\[(?:warn|error)\].*notdir.*$/mg;
+    is(scalar @lines, 1, 'not a directory: one line in the log')
+        or diag(join "\n", @lines);
+}
+
+
 unlike(edge_log(), qr/\[(?:alert|crit|emerg)\]/, 'no alerts in the edge log');
 
 run_tests();

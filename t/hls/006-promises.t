@@ -45,6 +45,13 @@ http {
             hls_fast_start fs;
             hls_fast_start_key $arg_t;
         }
+        location /cached/ {
+            alias $TEST_NGINX_HLS_DIR/;
+            hls_fast_start big;
+            hls_fast_start_key $arg_t;
+            open_file_cache max=16 inactive=60s;
+            open_file_cache_valid 60s;
+        }
         location /key/ {
             alias $TEST_NGINX_HLS_DIR/;
             hls_fast_start big;
@@ -206,7 +213,22 @@ utime 1, 1, "$dir/hls/old.m3u8";
 }
 
 
-# 5. the zone over a reload (HUP): known terminals stay known
+# 5. open_file_cache does not keep an old playlist: reloads see renames
+
+{
+    spew("$dir/hls/c.m3u8", $live =~ s/l-/c-/gr);
+    utime 1, 1, "$dir/hls/c.m3u8";
+    is(get('/cached/c.m3u8?t=c')->{fs}, 'first', 'cached: first');
+    like(get('/cached/c.m3u8?t=c')->{body}, qr/c-7\.ts\n\z/,
+         'cached: a reload');
+
+    spew("$dir/hls/c.m3u8", ($live =~ s/l-/c-/gr) . "#EXTINF:2.000,\nc-8.ts\n");
+    like(get('/cached/c.m3u8?t=c')->{body}, qr/c-8\.ts\n\z/,
+         'cached: the reload after a rename has the new fragment');
+}
+
+
+# 6. the zone over a reload (HUP): known terminals stay known
 
 {
     is(get('/hls/old.m3u8?t=hup')->{fs}, 'first', 'reload: first before');
@@ -220,7 +242,7 @@ utime 1, 1, "$dir/hls/old.m3u8";
 }
 
 
-# 6. `nginx -s quit` answers held requests at once and the worker exits
+# 7. `nginx -s quit` answers held requests at once and the worker exits
 
 {
     my $h = holds('live.m3u8');
