@@ -62,9 +62,9 @@ my $early = play_start(page => $page, seconds => 14, wait => 40,
                        plays => [{ name => 'early',
                                    src => '/hls/s.m3u8?player=early' }]);
 
-my $held = wait_for(sub { (slurp($edge_log) // '')
+my $held = wait_for(sub { play_done($early) || (slurp($edge_log) // '')
                           =~ /hold "s\.m3u8" in "[^"]*", no playlist yet/ },
-                    30);
+                    30) && !play_done($early);
 
 if (!$held) {
     my $r = play_finish($early);

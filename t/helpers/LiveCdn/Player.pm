@@ -13,10 +13,11 @@ use File::Basename qw(dirname);
 use File::Copy qw(copy);
 use File::Path qw(make_path);
 use JSON::PP;
+use POSIX qw(WNOHANG);
 use LiveCdn::Helpers qw(helper_dir slurp);
 
 use Exporter 'import';
-our @EXPORT = qw(player_install play_start play_finish);
+our @EXPORT = qw(player_install play_start play_done play_finish);
 
 my $src = abs_path(dirname(__FILE__) . '/../player');
 my $top = abs_path("$src/../../..");
@@ -63,11 +64,27 @@ sub play_start {
 }
 
 
+# true once the player has exited (it cannot start, or it is done)
+sub play_done {
+    my ($h) = @_;
+
+    if (!defined $h->{status} && waitpid($h->{pid}, WNOHANG) == $h->{pid}) {
+        $h->{status} = $?;
+    }
+
+    return defined $h->{status};
+}
+
+
 sub play_finish {
     my ($h) = @_;
 
-    waitpid($h->{pid}, 0);
-    my $status = $?;
+    if (!defined $h->{status}) {
+        waitpid($h->{pid}, 0);
+        $h->{status} = $?;
+    }
+
+    my $status = $h->{status};
     my $json = slurp($h->{out}) // '';
 
     die "player exited with status $status:\n$json\n"
