@@ -117,6 +117,9 @@ static void ngx_http_hls_fast_start_dir_done(
     ngx_http_hls_fast_start_dir_t *d);
 static ngx_uint_t ngx_http_hls_fast_start_changed(
     ngx_http_hls_fast_start_dir_t *d, u_char *name, size_t len);
+static void ngx_http_hls_fast_start_answer(
+    ngx_http_hls_fast_start_ctx_t *ctx,
+    ngx_http_hls_fast_start_playlist_t *pl, u_char *data);
 static void ngx_http_hls_fast_start_release(
     ngx_http_hls_fast_start_ctx_t *ctx, ngx_uint_t state);
 static void ngx_http_hls_fast_start_release_all(
@@ -1000,14 +1003,11 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
 {
     u_char                              *data;
     ngx_int_t                            rc;
-    ngx_buf_t                           *b;
     ngx_uint_t                           n;
     ngx_pool_t                          *pool;
     ngx_queue_t                         *q, *next, ready;
-    ngx_http_request_t                  *r;
     ngx_open_file_info_t                 of;
     ngx_http_hls_fast_start_ctx_t       *ctx;
-    ngx_http_hls_fast_start_view_t       view;
     ngx_http_hls_fast_start_playlist_t   pl;
 
     ngx_queue_init(&ready);
@@ -1103,7 +1103,6 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
     while (!ngx_queue_empty(&ready)) {
         q = ngx_queue_head(&ready);
         ctx = ngx_queue_data(q, ngx_http_hls_fast_start_ctx_t, queue);
-        r = ctx->request;
 
         /* back in the directory queue, so that release unlinks it */
 
@@ -1120,29 +1119,7 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
             continue;
         }
 
-        ngx_http_hls_fast_start_playlist_first(&pl, ctx->fragments, &view,
-                                               &ctx->tl);
-
-        b = ngx_create_temp_buf(r->pool,
-                            ngx_http_hls_fast_start_playlist_size(&pl, &view));
-
-        if (b == NULL) {
-            ctx->tl.set = 0;
-            ngx_http_hls_fast_start_release(ctx,
-                                            NGX_HTTP_HLS_FAST_START_FIRST);
-            continue;
-        }
-
-        b->last = ngx_http_hls_fast_start_playlist_render(&pl, data, &view,
-                                                          b->pos);
-        ctx->answer = b;
-
-        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "hls fast start: wake \"%V\", %ui of %ui fragments",
-                       &ctx->name,
-                       ngx_min(ctx->fragments, pl.nsegments), pl.nsegments);
-
-        ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_HELD);
+        ngx_http_hls_fast_start_answer(ctx, &pl, data);
     }
 
     if (pool) {
@@ -1153,6 +1130,38 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
     ngx_http_hls_fast_start_dir_done(d);
 
     return n;
+}
+
+
+/* a held request's answer: the last fragments of "pl" */
+
+static void
+ngx_http_hls_fast_start_answer(ngx_http_hls_fast_start_ctx_t *ctx,
+    ngx_http_hls_fast_start_playlist_t *pl, u_char *data)
+{
+    ngx_buf_t                       *b;
+    ngx_http_hls_fast_start_view_t   view;
+
+    ngx_http_hls_fast_start_playlist_first(pl, ctx->fragments, &view,
+                                           &ctx->tl);
+
+    b = ngx_create_temp_buf(ctx->request->pool,
+                            ngx_http_hls_fast_start_playlist_size(pl, &view));
+
+    if (b == NULL) {
+        ctx->tl.set = 0;
+        ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_FIRST);
+        return;
+    }
+
+    b->last = ngx_http_hls_fast_start_playlist_render(pl, data, &view, b->pos);
+    ctx->answer = b;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "hls fast start: wake \"%V\", %ui of %ui fragments",
+                   &ctx->name, pl->nsegments - view.first, pl->nsegments);
+
+    ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_HELD);
 }
 
 
