@@ -83,10 +83,7 @@ sub edge_log {
 # waits until the edge has held a request for "name" n times in all
 sub wait_holds {
     my ($name, $n) = @_;
-    return wait_for(sub {
-        my @h = edge_log() =~ /hls fast start: hold "\Q$name\E"/g;
-        return @h >= ($n // 1);
-    });
+    return wait_for(sub { fast_start_holds('edge', $name) >= ($n // 1) });
 }
 
 # a live window of 3 fragments
@@ -136,7 +133,7 @@ for my $i (1 .. 3) {
 
 {
     my $n = 16;
-    my $before = () = edge_log() =~ /hls fast start: hold "s1\.m3u8"/g;
+    my $before = fast_start_holds('edge', 's1.m3u8');
     my @s = map { start_request('/hls/s1.m3u8', "many-$_") } 1 .. $n;
 
     # every one held before the rename that wakes them all

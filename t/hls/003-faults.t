@@ -72,12 +72,8 @@ sub edge_log {
     return slurp("$dir/edge/logs/error.log") // '';
 }
 
-# waits until the edge has held requests for "name" n more times than
-# "before" (a count taken earlier)
 sub holds {
-    my ($name) = @_;
-    my @h = edge_log() =~ /hls fast start: hold "\Q$name\E"/g;
-    return scalar @h;
+    return fast_start_holds('edge', $_[0]);
 }
 
 sub wait_holds {

@@ -87,9 +87,7 @@ sub edge_log {
 }
 
 sub holds {
-    my ($name) = @_;
-    my @h = edge_log() =~ /hls fast start: hold "\Q$name\E"/g;
-    return scalar @h;
+    return fast_start_holds('edge', $_[0]);
 }
 
 # a live playlist that is not rewritten unless a test does

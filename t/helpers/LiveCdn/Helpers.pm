@@ -18,7 +18,8 @@ use Exporter 'import';
 our @EXPORT = qw(free_port start_helper stop_helper start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
                  http_get http_request http_start http_finish slurp
-                 valgrind_reports wait_for start_hls_origin);
+                 valgrind_reports wait_for start_hls_origin
+                 fast_start_holds);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
@@ -206,6 +207,16 @@ rtmp {
     }
 }
 EOC
+}
+
+
+# how many requests the nginx helper "name" has held for the playlist
+# "file" so far: its "hold" debug lines (error_log ... debug)
+sub fast_start_holds {
+    my ($name, $file) = @_;
+    my @h = (slurp(helper_dir() . "/$name/logs/error.log") // '')
+            =~ /hls fast start: hold "\Q$file\E"/g;
+    return scalar @h;
 }
 
 
