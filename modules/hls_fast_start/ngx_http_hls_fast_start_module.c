@@ -572,9 +572,6 @@ static ngx_int_t
 ngx_http_hls_fast_start_send(ngx_http_request_t *r, ngx_buf_t *b,
     time_t mtime)
 {
-    ngx_int_t    rc;
-    ngx_chain_t  out;
-
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -593,19 +590,7 @@ ngx_http_hls_fast_start_send(ngx_http_request_t *r, ngx_buf_t *b,
 
     r->allow_ranges = 1;
 
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_live_send_body(r, b);
 }
 
 
