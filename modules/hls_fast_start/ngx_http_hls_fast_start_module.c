@@ -1060,11 +1060,15 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
         }
 
         /*
-         * A stream that has just started: wait for as many fragments as
-         * the answer lists, or a player starts with too little buffer.
+         * A stream that has just started (its window does not slide yet):
+         * wait for as many fragments as the answer lists, or a player
+         * starts with too little buffer.
          */
 
-        if (rc == NGX_OK && pl.nsegments < ctx->fragments) {
+        if (rc == NGX_OK
+            && pl.nsegments < ctx->fragments
+            && pl.media_sequence == 0)
+        {
             ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log,
                            0, "hls fast start: hold \"%V\" on, %ui of %ui "
                            "fragments", &ctx->name, pl.nsegments,

@@ -52,6 +52,13 @@ http {
             open_file_cache max=16 inactive=60s;
             open_file_cache_valid 60s;
         }
+        location /many/ {
+            alias $TEST_NGINX_HLS_DIR/;
+            hls_fast_start big;
+            hls_fast_start_key $arg_t;
+            hls_fast_start_fragments 8;
+            hls_fast_start_wait 5s;
+        }
         location /key/ {
             alias $TEST_NGINX_HLS_DIR/;
             hls_fast_start big;
@@ -211,7 +218,45 @@ utime 1, 1, "$dir/hls/old.m3u8";
 }
 
 
-# 5. open_file_cache does not keep an old playlist: reloads see renames
+# 5. more fragments asked for than a sliding window has: all of them, at
+#    the next rename; a new stream (media sequence 0) is waited for
+
+{
+    my $pl = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:5\n#EXT-X-TARGETDURATION:2\n"
+             . join('', map { "#EXTINF:2.000,\nm-$_.ts\n" } 5 .. 7);
+    spew("$dir/hls/many.m3u8", $pl);
+
+    my $h = holds('many.m3u8');
+    my $s = http_start($edge, '/many/many.m3u8?t=m');
+    ok(wait_for(sub { holds('many.m3u8') > $h }), 'window: held');
+    my $start = time;
+    spew("$dir/hls/many.m3u8", $pl =~ s/:5\n#EXT-X-T/:6\n#EXT-X-T/r
+                               =~ s/#EXTINF:2.000,\nm-5.ts\n//r
+                               . "#EXTINF:2.000,\nm-8.ts\n");
+    my $r = http_finish($s, 10);
+    is($r->{headers}{'x-fs'}, 'held', 'window: answered at the rename');
+    ok($r->{done} - $start < 1, 'window: at once');
+    my @segs = $r->{body} =~ /^m-\d+\.ts$/mg;
+    is("@segs", 'm-6.ts m-7.ts m-8.ts', 'window: all of it');
+
+    $pl = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-TARGETDURATION:2\n"
+          . "#EXTINF:2.000,\nn-0.ts\n";
+    spew("$dir/hls/new.m3u8", $pl);
+    $h = holds('new.m3u8');
+    $s = http_start($edge, '/key/new.m3u8?t=n');
+    ok(wait_for(sub { holds('new.m3u8') > $h }), 'new stream: held');
+    $pl .= "#EXTINF:2.000,\nn-1.ts\n";
+    spew("$dir/hls/new.m3u8", $pl);
+    ok(wait_for(sub { edge_log() =~ /hold "new\.m3u8" on, 2 of 3/ }),
+       'new stream: 2 fragments of 3, held on');
+    spew("$dir/hls/new.m3u8", $pl . "#EXTINF:2.000,\nn-2.ts\n");
+    $r = http_finish($s, 10);
+    @segs = $r->{body} =~ /^n-\d+\.ts$/mg;
+    is("@segs", 'n-0.ts n-1.ts n-2.ts', 'new stream: answered with 3');
+}
+
+
+# 6. open_file_cache does not keep an old playlist: reloads see renames
 
 {
     spew("$dir/hls/c.m3u8", $live =~ s/l-/c-/gr);
@@ -226,7 +271,7 @@ utime 1, 1, "$dir/hls/old.m3u8";
 }
 
 
-# 6. the zone over a reload (HUP): known terminals stay known
+# 7. the zone over a reload (HUP): known terminals stay known
 
 {
     is(get('/hls/old.m3u8?t=hup')->{fs}, 'first', 'reload: first before');
@@ -240,7 +285,7 @@ utime 1, 1, "$dir/hls/old.m3u8";
 }
 
 
-# 7. `nginx -s quit` answers held requests at once and the worker exits
+# 8. `nginx -s quit` answers held requests at once and the worker exits
 
 {
     my $h = holds('live.m3u8');
