@@ -137,9 +137,11 @@ sub stop_helper {
 
     kill $signal, -$pid;
 
+    # -1: the test reaped it already (it stopped the helper itself)
     my $gone = 0;
     for (1 .. $wait * 20) {
-        if (waitpid($pid, WNOHANG) == $pid) {
+        my $w = waitpid($pid, WNOHANG);
+        if ($w == $pid || $w == -1) {
             $gone = 1;
             last;
         }
