@@ -17,7 +17,7 @@ my $before = -e $default ? (stat _)[9] : undef;
 my $out = `util/build-against $src $dir/out 2>&1`;
 is($?, 0, 'built') or diag $out;
 
-for my $m (qw(tier hls_fast_start httpdns)) {
+for my $m (qw(tier hls_fast_start httpdns standby)) {
     ok(-f "$dir/out/objs/ngx_http_${m}_module.so", "$m module in the folder");
 }
 
