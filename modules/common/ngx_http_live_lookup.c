@@ -185,7 +185,17 @@ ngx_http_live_lookup(ngx_http_request_t *r, ngx_shm_zone_t *shm_zone,
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "live lookup: \"%V\" could not start refresh",
                           &lk->key);
+            return NGX_OK;
         }
+
+        /*
+         * nginx takes the next request of a keep-alive connection only
+         * once every subrequest of this one has ended: the client would
+         * wait for the refresh, up to the service's timeouts, so it is
+         * told to come back on a new connection instead
+         */
+
+        r->main->keepalive = 0;
 
         return NGX_OK;
 
