@@ -133,7 +133,10 @@ sub stop_helper {
     # under memcheck: a graceful stop, so that every process exits through
     # nginx's own exit path and valgrind writes its leak report
     my $signal = $opt{signal} || ($prefix ? 'QUIT' : 'TERM');
-    my $wait = $opt{wait} || ($prefix ? 120 : 2);
+    my $wait = $opt{wait} || 2;
+
+    # memcheck slows the exit down: give it at least two minutes
+    $wait = 120 if $prefix && $wait < 120;
 
     kill $signal, -$pid;
 
