@@ -41,6 +41,10 @@ my @cases = (
      qr/'hello\n# '\n#\s+doesn't match '\(\?\^s:\^\\d\+\$/, 1],
     ['response_headers_like mismatch', qr/header X-Num like ok/,
      qr/'abc'\n#\s+doesn't match/, 1],
+    ['grep_error_log_out mismatch', qr/grep_error_log_out \(req 0\)/,
+     qr/got: "http request line: "GET \/t HTTP\/1\.1"\\x\{0a\}"/, 2],
+    ['must_die, but nginx starts', qr/die as expected/,
+     qr/nginx must die but it does not; killing it/, 0],
 );
 
 for my $c (@cases) {
