@@ -17,6 +17,16 @@
 #define NGX_HTTP_TIER_SLOTS          512
 #define NGX_HTTP_TIER_WEIGHT_MAX     1000000
 #define NGX_HTTP_TIER_LOCATION_MAX   254
+#define NGX_HTTP_TIER_NO_MEMBER      0xffff
+
+#define NGX_HTTP_TIER_RECORD_TOUCH   -1
+#define NGX_HTTP_TIER_RECORD_FORGET  -2
+
+#define NGX_HTTP_TIER_CALL_PLAY      0
+#define NGX_HTTP_TIER_CALL_PUBLISH   1
+#define NGX_HTTP_TIER_CALL_UPDATE    2
+#define NGX_HTTP_TIER_CALL_DONE      3
+#define NGX_HTTP_TIER_CALL_OTHER     4
 
 #define NGX_HTTP_TIER_FNV_OFFSET     0xcbf29ce484222325ULL
 #define NGX_HTTP_TIER_FNV_PRIME      0x100000001b3ULL
@@ -36,10 +46,39 @@ typedef struct {
 } ngx_http_tier_slot_t;
 
 
+/*
+ * A record: the member an origin's on_publish was sent to, so that the
+ * stream stays there while it is live (an rbtree node by key, in a
+ * queue by last refresh, most recent first).
+ */
+
+typedef struct {
+    u_char                       color;
+    u_char                       dummy;
+    u_short                      slot;
+    u_short                      len;
+    ngx_queue_t                  queue;
+    ngx_msec_t                   expire;
+    u_char                       data[1];
+} ngx_http_tier_record_t;
+
+
 typedef struct {
     ngx_atomic_t                 version;
+    ngx_atomic_t                 records;   /* how many; 0: skip the lock */
+    ngx_rbtree_t                 rbtree;
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  queue;
     ngx_http_tier_slot_t         slots[NGX_HTTP_TIER_SLOTS];
 } ngx_http_tier_shctx_t;
+
+
+/* a record copied out of shared memory, for the admin list */
+
+typedef struct {
+    ngx_uint_t                   member;
+    ngx_str_t                    key;
+} ngx_http_tier_live_t;
 
 
 typedef struct {
@@ -61,9 +100,15 @@ typedef struct {
     ngx_slab_pool_t             *shpool;
     ngx_http_tier_shctx_t       *sh;
 
+    size_t                       records_size;
+    ngx_msec_t                   expire;
+
     /* this worker's copy of the shared state */
     ngx_atomic_uint_t            version;
     u_char                       down[NGX_HTTP_TIER_MAX_MEMBERS];
+
+    /* the member index of each slot of the state table */
+    u_short                      member[NGX_HTTP_TIER_SLOTS];
 
     u_char                      *file_name;
     ngx_uint_t                   line;
@@ -88,10 +133,32 @@ static ngx_int_t ngx_http_tier_pick(ngx_http_request_t *r,
     ngx_http_tier_args_t *args);
 static ngx_int_t ngx_http_tier_notify(ngx_http_request_t *r,
     ngx_http_tier_args_t *args);
+static ngx_uint_t ngx_http_tier_call(ngx_str_t *call);
+static ngx_int_t ngx_http_tier_redirect(ngx_http_request_t *r,
+    ngx_http_tier_group_t *group, u_char *key, size_t len, ngx_uint_t call);
+static ngx_int_t ngx_http_tier_send_ok(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tier_admin_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tier_admin_list(ngx_http_request_t *r,
-    ngx_http_tier_group_t *group);
+    ngx_http_tier_group_t *group, ngx_uint_t keys);
 static ngx_int_t ngx_http_tier_not_allowed(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_tier_order(ngx_http_tier_group_t *group,
+    u_char *key, size_t len, ngx_uint_t *order, ngx_uint_t n);
+static ngx_int_t ngx_http_tier_record_member(ngx_http_tier_group_t *group,
+    u_char *key, size_t len);
+static void ngx_http_tier_record_update(ngx_http_tier_group_t *group,
+    u_char *key, size_t len, ngx_int_t slot, ngx_log_t *log);
+static ngx_http_tier_record_t *ngx_http_tier_record_find(
+    ngx_http_tier_shctx_t *sh, u_char *key, size_t len, uint32_t hash);
+static void ngx_http_tier_record_delete(ngx_http_tier_group_t *group,
+    ngx_http_tier_record_t *rec);
+static void ngx_http_tier_record_expire(ngx_http_tier_group_t *group,
+    ngx_uint_t force);
+static void ngx_http_tier_record_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_int_t ngx_http_tier_records_copy(ngx_http_request_t *r,
+    ngx_http_tier_group_t *group, ngx_array_t *live);
+static int ngx_libc_cdecl ngx_http_tier_live_cmp(const void *one,
+    const void *two);
 static ngx_uint_t ngx_http_tier_rank(ngx_http_tier_group_t *group,
     u_char *key, size_t len, ngx_uint_t *order, ngx_uint_t n);
 static void ngx_http_tier_sync(ngx_http_tier_group_t *group);
@@ -101,6 +168,7 @@ static ngx_int_t ngx_http_tier_valid_id(ngx_str_t *id);
 
 static ngx_int_t ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static void ngx_http_tier_records_reclaimed(ngx_http_tier_group_t *group);
 static ngx_http_tier_slot_t *ngx_http_tier_find_slot(
     ngx_http_tier_shctx_t *sh, ngx_str_t *id);
 static ngx_http_tier_member_t *ngx_http_tier_find_member(
@@ -114,6 +182,8 @@ static char *ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tier_member(ngx_conf_t *cf, ngx_command_t *dummy,
     void *conf);
+static char *ngx_http_tier_records(ngx_conf_t *cf,
+    ngx_http_tier_group_t *group);
 static char *ngx_http_tier_enum(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tier_admin(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -312,7 +382,7 @@ ngx_http_tier_pick(ngx_http_request_t *r, ngx_http_tier_args_t *args)
     ngx_http_tier_group_t     *group;
     ngx_http_tier_member_t    *m;
     ngx_http_tier_loc_conf_t  *tlcf;
-    ngx_uint_t                 order[NGX_HTTP_TIER_MAX_MEMBERS];
+    ngx_uint_t                 order[NGX_HTTP_TIER_MAX_MEMBERS + 1];
     u_char                     key[NGX_HTTP_TIER_KEY_MAX];
 
     tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
@@ -356,18 +426,22 @@ ngx_http_tier_pick(ngx_http_request_t *r, ngx_http_tier_args_t *args)
     if (args->n.data) {
         n = ngx_http_tier_parse_n(args->n.data, args->n.len);
 
-        if (n < 1 || n > (ngx_int_t) group->members.nelts) {
+        if (n < 1) {
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "tier pick: invalid n \"%V\"", &args->n);
 
             return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
                                             "invalid_n",
-                                            "\"n\" must be a number from 1 "
-                                            "to the number of members");
+                                            "\"n\" must be 1 to 9 decimal "
+                                            "digits, not 0");
         }
+
+        /* a cap: a client may ask a fixed n of a group that shrank */
+
+        n = ngx_min(n, (ngx_int_t) group->members.nelts);
     }
 
-    count = ngx_http_tier_rank(group, key, klen, order, n);
+    count = ngx_http_tier_order(group, key, klen, order, n);
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "tier pick: group \"%V\" key \"%*s\" servers:%ui",
@@ -423,14 +497,10 @@ ngx_http_tier_pick(ngx_http_request_t *r, ngx_http_tier_args_t *args)
 static ngx_int_t
 ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
 {
-    u_char                    *p;
     size_t                     len;
-    ngx_str_t                  location;
     ngx_int_t                  alen, nlen, flen;
-    ngx_uint_t                 best;
-    ngx_table_elt_t           *h;
+    ngx_uint_t                 call;
     ngx_http_tier_group_t     *group;
-    ngx_http_tier_member_t    *m;
     ngx_http_tier_loc_conf_t  *tlcf;
     u_char                     key[NGX_HTTP_TIER_KEY_MAX];
     u_char                     flashver[32];
@@ -457,20 +527,15 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
                            flen)
                == 0)
         {
-            /* a relay of nginx-rtmp itself: let it through, never loop */
+            /*
+             * a relay of nginx-rtmp itself: let it through, never loop;
+             * its publish_done and updates are not the origin's either
+             */
 
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "tier notify: relay session, 200");
 
-            if (ngx_http_discard_request_body(r) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            r->headers_out.status = NGX_HTTP_OK;
-            r->headers_out.content_length_n = 0;
-            r->header_only = 1;
-
-            return ngx_http_send_header(r);
+            return ngx_http_tier_send_ok(r);
         }
     }
 
@@ -510,7 +575,81 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
                                         "backslash");
     }
 
-    if (ngx_http_tier_rank(group, key, len, &best, 1) == 0) {
+    call = ngx_http_tier_call(&args->call);
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "tier notify: call \"%V\" (%ui) key \"%*s\"",
+                   &args->call, call, len, key);
+
+    switch (call) {
+
+    case NGX_HTTP_TIER_CALL_PLAY:
+    case NGX_HTTP_TIER_CALL_PUBLISH:
+        return ngx_http_tier_redirect(r, group, key, len, call);
+
+    case NGX_HTTP_TIER_CALL_UPDATE:
+        ngx_http_tier_record_update(group, key, len,
+                                    NGX_HTTP_TIER_RECORD_TOUCH,
+                                    r->connection->log);
+        break;
+
+    case NGX_HTTP_TIER_CALL_DONE:
+        ngx_http_tier_record_update(group, key, len,
+                                    NGX_HTTP_TIER_RECORD_FORGET,
+                                    r->connection->log);
+        break;
+
+    default: /* NGX_HTTP_TIER_CALL_OTHER */
+        break;
+    }
+
+    return ngx_http_tier_send_ok(r);
+}
+
+
+/* the "call" of a notify form; a form without one is taken for a play */
+
+static ngx_uint_t
+ngx_http_tier_call(ngx_str_t *call)
+{
+    if (call->data == NULL) {
+        return NGX_HTTP_TIER_CALL_PLAY;
+    }
+
+    if (call->len == 4 && ngx_strncmp(call->data, "play", 4) == 0) {
+        return NGX_HTTP_TIER_CALL_PLAY;
+    }
+
+    if (call->len == 7 && ngx_strncmp(call->data, "publish", 7) == 0) {
+        return NGX_HTTP_TIER_CALL_PUBLISH;
+    }
+
+    if (call->len == 14
+        && ngx_strncmp(call->data, "update_publish", 14) == 0)
+    {
+        return NGX_HTTP_TIER_CALL_UPDATE;
+    }
+
+    if (call->len == 12 && ngx_strncmp(call->data, "publish_done", 12) == 0)
+    {
+        return NGX_HTTP_TIER_CALL_DONE;
+    }
+
+    return NGX_HTTP_TIER_CALL_OTHER;
+}
+
+
+static ngx_int_t
+ngx_http_tier_redirect(ngx_http_request_t *r, ngx_http_tier_group_t *group,
+    u_char *key, size_t len, ngx_uint_t call)
+{
+    u_char                  *p;
+    ngx_str_t                location;
+    ngx_uint_t               best;
+    ngx_table_elt_t         *h;
+    ngx_http_tier_member_t  *m;
+
+    if (ngx_http_tier_order(group, key, len, &best, 1) == 0) {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "tier notify: \"%*s\" no member up", len, key);
 
@@ -560,11 +699,33 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "tier notify: \"%V\" -> %V", &m->id, &h->value);
 
+    /* the stream will be live there: keep it there while it is */
+
+    if (call == NGX_HTTP_TIER_CALL_PUBLISH) {
+        ngx_http_tier_record_update(group, key, len, m->slot,
+                                    r->connection->log);
+    }
+
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+
+static ngx_int_t
+ngx_http_tier_send_ok(ngx_http_request_t *r)
+{
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
 }
 
 
@@ -583,17 +744,19 @@ ngx_http_tier_admin_handler(ngx_http_request_t *r)
     tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
     group = tlcf->group;
 
-    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
-        return ngx_http_tier_admin_list(r, group);
-    }
-
-    if (r->method != NGX_HTTP_POST) {
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
         return ngx_http_tier_not_allowed(r);
     }
 
     ngx_memzero(&args, sizeof(ngx_http_tier_args_t));
 
     ngx_http_tier_parse_args(r->args.data, r->args.len, &args);
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_tier_admin_list(r, group,
+                                        args.keys.len == 1
+                                        && args.keys.data[0] == '1');
+    }
 
     if (args.id.data == NULL) {
         return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
@@ -652,20 +815,33 @@ ngx_http_tier_admin_handler(ngx_http_request_t *r)
                   "tier group \"%V\": member \"%V\" set %s",
                   &group->name, &m->id, down ? "down" : "up");
 
-    return ngx_http_tier_admin_list(r, group);
+    return ngx_http_tier_admin_list(r, group, 0);
 }
 
 
 static ngx_int_t
-ngx_http_tier_admin_list(ngx_http_request_t *r, ngx_http_tier_group_t *group)
+ngx_http_tier_admin_list(ngx_http_request_t *r, ngx_http_tier_group_t *group,
+    ngx_uint_t keys)
 {
     u_char                  *p;
     size_t                   len;
     ngx_buf_t               *b;
-    ngx_uint_t               i;
+    ngx_uint_t               i, j, k;
+    ngx_array_t              live;
+    ngx_http_tier_live_t    *l;
     ngx_http_tier_member_t  *m;
+    ngx_uint_t               count[NGX_HTTP_TIER_MAX_MEMBERS];
 
     ngx_http_tier_sync(group);
+
+    if (ngx_http_tier_records_copy(r, group, &live) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    l = live.elts;
+
+    ngx_qsort(l, live.nelts, sizeof(ngx_http_tier_live_t),
+              ngx_http_tier_live_cmp);
 
     m = group->members.elts;
 
@@ -674,8 +850,14 @@ ngx_http_tier_admin_list(ngx_http_request_t *r, ngx_http_tier_group_t *group)
 
     for (i = 0; i < group->members.nelts; i++) {
         len += sizeof(",{\"id\":\"\",\"addr\":\"\",\"weight\":,"
-                      "\"state\":\"down\"}") - 1
-               + m[i].id.len + m[i].addr.len + NGX_INT_T_LEN;
+                      "\"state\":\"down\",\"records\":,\"keys\":[]}") - 1
+               + m[i].id.len + m[i].addr.len + 2 * NGX_INT_T_LEN;
+        count[i] = 0;
+    }
+
+    for (i = 0; i < live.nelts; i++) {
+        count[l[i].member]++;
+        len += sizeof(",\"\"") - 1 + l[i].key.len;
     }
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -686,12 +868,32 @@ ngx_http_tier_admin_list(ngx_http_request_t *r, ngx_http_tier_group_t *group)
     p = ngx_sprintf(b->last, "{\"group\":\"%V\",\"version\":%uA,\"members\":[",
                     &group->name, group->version);
 
+    j = 0;
+
     for (i = 0; i < group->members.nelts; i++) {
         p = ngx_sprintf(p, "%s{\"id\":\"%V\",\"addr\":\"%V\",\"weight\":%ui,"
-                        "\"state\":\"%s\"}",
+                        "\"state\":\"%s\",\"records\":%ui",
                         i ? "," : "", &m[i].id, &m[i].addr,
                         (ngx_uint_t) m[i].weight,
-                        group->down[i] ? "down" : "up");
+                        group->down[i] ? "down" : "up", count[i]);
+
+        if (keys) {
+            p = ngx_cpymem(p, ",\"keys\":[", sizeof(",\"keys\":[") - 1);
+
+            /* sorted by member: this member's keys are the next ones */
+
+            for (k = j; j < live.nelts && l[j].member == i; j++) {
+                if (j != k) {
+                    *p++ = ',';
+                }
+
+                p = ngx_sprintf(p, "\"%V\"", &l[j].key);
+            }
+
+            *p++ = ']';
+        }
+
+        *p++ = '}';
     }
 
     p = ngx_cpymem(p, "]}\n", sizeof("]}\n") - 1);
@@ -718,6 +920,376 @@ ngx_http_tier_not_allowed(ngx_http_request_t *r)
 
 
 /*
+ * The order of the members for a key: the member its stream was
+ * published to while that one is up, then the rendezvous order.
+ */
+
+static ngx_uint_t
+ngx_http_tier_order(ngx_http_tier_group_t *group, u_char *key, size_t len,
+    ngx_uint_t *order, ngx_uint_t n)
+{
+    ngx_int_t   rec;
+    ngx_uint_t  i, k, count;
+
+    ngx_http_tier_sync(group);
+
+    rec = ngx_http_tier_record_member(group, key, len);
+
+    if (rec == NGX_DECLINED || group->down[rec]) {
+        return ngx_http_tier_rank(group, key, len, order, n);
+    }
+
+    /* one more, in case the recorded member is among them */
+
+    count = ngx_http_tier_rank(group, key, len, order + 1, n + 1);
+
+    order[0] = rec;
+    k = 1;
+
+    for (i = 1; i <= count && k < n; i++) {
+        if (order[i] != (ngx_uint_t) rec) {
+            order[k++] = order[i];
+        }
+    }
+
+    return k;
+}
+
+
+/* the member index of a live record of the key, or NGX_DECLINED */
+
+static ngx_int_t
+ngx_http_tier_record_member(ngx_http_tier_group_t *group, u_char *key,
+    size_t len)
+{
+    ngx_int_t                member;
+    ngx_http_tier_record_t  *rec;
+
+    /* no record at all is the common case of a fresh service: no lock */
+
+    if (group->sh->records == 0) {
+        return NGX_DECLINED;
+    }
+
+    member = NGX_DECLINED;
+
+    ngx_shmtx_lock(&group->shpool->mutex);
+
+    rec = ngx_http_tier_record_find(group->sh, key, len,
+                                    ngx_crc32_short(key, len));
+
+    if (rec
+        && (ngx_msec_int_t) (rec->expire - ngx_current_msec) > 0
+        && group->member[rec->slot] != NGX_HTTP_TIER_NO_MEMBER)
+    {
+        member = group->member[rec->slot];
+    }
+
+    ngx_shmtx_unlock(&group->shpool->mutex);
+
+    return member;
+}
+
+
+/*
+ * slot >= 0: record the key at that slot (create or move it) and keep
+ * it for the group's expiry; NGX_HTTP_TIER_RECORD_TOUCH: keep an
+ * existing record alive; NGX_HTTP_TIER_RECORD_FORGET: remove it.
+ */
+
+static void
+ngx_http_tier_record_update(ngx_http_tier_group_t *group, u_char *key,
+    size_t len, ngx_int_t slot, ngx_log_t *log)
+{
+    size_t                   size;
+    uint32_t                 hash;
+    ngx_uint_t               evicted;
+    ngx_rbtree_node_t       *node;
+    ngx_http_tier_shctx_t   *sh;
+    ngx_http_tier_record_t  *rec;
+
+    sh = group->sh;
+    hash = ngx_crc32_short(key, len);
+    evicted = 0;
+
+    ngx_shmtx_lock(&group->shpool->mutex);
+
+    ngx_http_tier_record_expire(group, 0);
+
+    rec = ngx_http_tier_record_find(sh, key, len, hash);
+
+    if (slot == NGX_HTTP_TIER_RECORD_FORGET) {
+        if (rec) {
+            ngx_http_tier_record_delete(group, rec);
+        }
+
+        goto done;
+    }
+
+    if (rec) {
+        ngx_queue_remove(&rec->queue);
+
+    } else {
+        if (slot == NGX_HTTP_TIER_RECORD_TOUCH) {
+            goto done;
+        }
+
+        size = offsetof(ngx_rbtree_node_t, color)
+               + offsetof(ngx_http_tier_record_t, data) + len;
+
+        for ( ;; ) {
+            node = ngx_slab_alloc_locked(group->shpool, size);
+            if (node) {
+                break;
+            }
+
+            if (ngx_queue_empty(&sh->queue)) {
+                ngx_shmtx_unlock(&group->shpool->mutex);
+
+                ngx_log_error(NGX_LOG_ERR, log, 0,
+                              "tier group \"%V\": no room for the record "
+                              "of \"%*s\"", &group->name, len, key);
+                return;
+            }
+
+            /* full: the least recently refreshed record goes */
+
+            ngx_http_tier_record_expire(group, 1);
+            evicted++;
+        }
+
+        node->key = hash;
+
+        rec = (ngx_http_tier_record_t *) &node->color;
+
+        rec->len = (u_short) len;
+        ngx_memcpy(rec->data, key, len);
+
+        ngx_rbtree_insert(&sh->rbtree, node);
+        sh->records++;
+    }
+
+    if (slot >= 0) {
+        rec->slot = (u_short) slot;
+    }
+
+    rec->expire = ngx_current_msec + group->expire;
+
+    ngx_queue_insert_head(&sh->queue, &rec->queue);
+
+done:
+
+    ngx_shmtx_unlock(&group->shpool->mutex);
+
+    if (evicted) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "tier group \"%V\": records full, %ui live stream "
+                      "record%s dropped; enlarge \"records\"",
+                      &group->name, evicted, evicted == 1 ? "" : "s");
+    }
+}
+
+
+static ngx_http_tier_record_t *
+ngx_http_tier_record_find(ngx_http_tier_shctx_t *sh, u_char *key, size_t len,
+    uint32_t hash)
+{
+    ngx_int_t                rc;
+    ngx_rbtree_node_t       *node, *sentinel;
+    ngx_http_tier_record_t  *rec;
+
+    node = sh->rbtree.root;
+    sentinel = sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* hash == node->key */
+
+        rec = (ngx_http_tier_record_t *) &node->color;
+
+        rc = ngx_memn2cmp(key, rec->data, len, (size_t) rec->len);
+
+        if (rc == 0) {
+            return rec;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_tier_record_delete(ngx_http_tier_group_t *group,
+    ngx_http_tier_record_t *rec)
+{
+    ngx_rbtree_node_t  *node;
+
+    ngx_queue_remove(&rec->queue);
+
+    node = (ngx_rbtree_node_t *)
+               ((u_char *) rec - offsetof(ngx_rbtree_node_t, color));
+
+    ngx_rbtree_delete(&group->sh->rbtree, node);
+    ngx_slab_free_locked(group->shpool, node);
+
+    group->sh->records--;
+}
+
+
+/* with the lock held: drops the expired records, and one more if force */
+
+static void
+ngx_http_tier_record_expire(ngx_http_tier_group_t *group, ngx_uint_t force)
+{
+    ngx_queue_t             *q;
+    ngx_http_tier_record_t  *rec;
+
+    while (!ngx_queue_empty(&group->sh->queue)) {
+
+        q = ngx_queue_last(&group->sh->queue);
+        rec = ngx_queue_data(q, ngx_http_tier_record_t, queue);
+
+        if (!force && (ngx_msec_int_t) (rec->expire - ngx_current_msec) > 0)
+        {
+            return;
+        }
+
+        force = 0;
+
+        ngx_http_tier_record_delete(group, rec);
+    }
+}
+
+
+static void
+ngx_http_tier_record_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t       **p;
+    ngx_http_tier_record_t   *rec, *rect;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            rec = (ngx_http_tier_record_t *) &node->color;
+            rect = (ngx_http_tier_record_t *) &temp->color;
+
+            p = (ngx_memn2cmp(rec->data, rect->data, rec->len, rect->len)
+                 < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+/* copies the live records of current members out of shared memory */
+
+static ngx_int_t
+ngx_http_tier_records_copy(ngx_http_request_t *r,
+    ngx_http_tier_group_t *group, ngx_array_t *live)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               member;
+    ngx_queue_t             *q;
+    ngx_http_tier_live_t    *l;
+    ngx_http_tier_record_t  *rec;
+
+    if (ngx_array_init(live, r->pool, group->sh->records + 1,
+                       sizeof(ngx_http_tier_live_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&group->shpool->mutex);
+
+    ngx_http_tier_record_expire(group, 0);
+
+    for (q = ngx_queue_head(&group->sh->queue);
+         q != ngx_queue_sentinel(&group->sh->queue);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_tier_record_t, queue);
+
+        member = group->member[rec->slot];
+
+        if (member == NGX_HTTP_TIER_NO_MEMBER) {
+            continue;
+        }
+
+        l = ngx_array_push(live);
+        if (l == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        l->member = member;
+        l->key.len = rec->len;
+        l->key.data = ngx_pnalloc(r->pool, rec->len);
+        if (l->key.data == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        ngx_memcpy(l->key.data, rec->data, rec->len);
+    }
+
+    ngx_shmtx_unlock(&group->shpool->mutex);
+
+    return rc;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_tier_live_cmp(const void *one, const void *two)
+{
+    const ngx_http_tier_live_t  *a = one;
+    const ngx_http_tier_live_t  *b = two;
+
+    if (a->member != b->member) {
+        return (a->member < b->member) ? -1 : 1;
+    }
+
+    return ngx_memn2cmp(a->key.data, b->key.data, a->key.len, b->key.len);
+}
+
+
+/*
  * Weighted rendezvous hashing, as README.md specifies it:
  *
  *     k = fnv1a64(key), h_i = fmix64(k ^ fmix64(fnv1a64(id_i))),
@@ -726,6 +1298,12 @@ ngx_http_tier_not_allowed(ngx_http_request_t *r)
  * best score first, equal scores by id.  Down members are skipped; the
  * scores of the others do not depend on them, so nothing else moves.
  * Fills order[] with at most n member indexes, returns their number.
+ *
+ * Since -ln(u) >= 1 - u, weight / (1 - u) bounds a score from above at
+ * the cost of a division: a member whose bound is below the n-th best
+ * score so far cannot enter, and its log() is never computed.  The
+ * margin covers the rounding of both expressions (a few ulps), so the
+ * answer is exactly the one of computing every score.
  */
 
 static ngx_uint_t
@@ -743,6 +1321,7 @@ ngx_http_tier_rank(ngx_http_tier_group_t *group, u_char *key, size_t len,
 
     k = ngx_http_tier_fnv1a64(key, len);
     m = group->members.elts;
+    n = ngx_min(n, group->members.nelts);
     count = 0;
 
     for (i = 0; i < group->members.nelts; i++) {
@@ -754,6 +1333,13 @@ ngx_http_tier_rank(ngx_http_tier_group_t *group, u_char *key, size_t len,
         h = ngx_http_tier_fmix64(k ^ m[i].hash);
         /* 52 bits and a half: exact in a double, strictly inside (0, 1) */
         u = ((double) (h >> 12) + 0.5) / 4503599627370496.0;
+
+        if (count == n
+            && m[i].weight / (1.0 - u) * (1.0 + 1e-9) < score[n - 1])
+        {
+            continue;
+        }
+
         s = -m[i].weight / log(u);
 
         /* insertion into the n best so far */
@@ -909,7 +1495,15 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
         ngx_memzero(group->sh, sizeof(ngx_http_tier_shctx_t));
 
+        ngx_rbtree_init(&group->sh->rbtree, &group->sh->sentinel,
+                        ngx_http_tier_record_insert_value);
+
+        ngx_queue_init(&group->sh->queue);
+
         shpool->data = group->sh;
+
+        /* a full zone is handled: records are evicted, with a warning */
+        shpool->log_nomem = 0;
 
         shpool->log_ctx = ngx_slab_alloc(shpool,
                                          sizeof(" in tier_group \"\"")
@@ -970,6 +1564,8 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                     }
                 }
 
+                ngx_http_tier_records_reclaimed(group);
+
                 for (j = 0; j < NGX_HTTP_TIER_SLOTS; j++) {
                     if (group->sh->slots[j].len == 0) {
                         break;
@@ -1003,6 +1599,14 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         m[i].slot = slot - group->sh->slots;
     }
 
+    for (i = 0; i < NGX_HTTP_TIER_SLOTS; i++) {
+        group->member[i] = NGX_HTTP_TIER_NO_MEMBER;
+    }
+
+    for (i = 0; i < group->members.nelts; i++) {
+        group->member[m[i].slot] = (u_short) i;
+    }
+
     if (ogroup && ogroup->members.nelts != group->members.nelts) {
         changed = 1;
     }
@@ -1015,6 +1619,28 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_shmtx_unlock(&shpool->mutex);
 
     return NGX_OK;
+}
+
+
+/* the records of slots given to other ids would name the wrong member */
+
+static void
+ngx_http_tier_records_reclaimed(ngx_http_tier_group_t *group)
+{
+    ngx_queue_t             *q, *next;
+    ngx_http_tier_record_t  *rec;
+
+    for (q = ngx_queue_head(&group->sh->queue);
+         q != ngx_queue_sentinel(&group->sh->queue);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        rec = ngx_queue_data(q, ngx_http_tier_record_t, queue);
+
+        if (group->sh->slots[rec->slot].len == 0) {
+            ngx_http_tier_record_delete(group, rec);
+        }
+    }
 }
 
 
@@ -1146,6 +1772,9 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    group->records_size = NGX_CONF_UNSET_SIZE;
+    group->expire = NGX_CONF_UNSET_MSEC;
+
     save = *cf;
     cf->handler = ngx_http_tier_member;
     cf->handler_conf = (char *) group;
@@ -1166,7 +1795,10 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    /* a fixed size, so that the zone and its state survive reloads */
+    ngx_conf_init_size_value(group->records_size, 1024 * 1024);
+    ngx_conf_init_msec_value(group->expire, 90000);
+
+    /* the size changes only with "records": state survives reloads */
 
     name.len = sizeof("tier_") - 1 + group->name.len;
     name.data = ngx_pnalloc(cf->pool, name.len);
@@ -1179,7 +1811,8 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     shm_zone = ngx_shared_memory_add(cf, &name,
                                      ngx_align(sizeof(ngx_http_tier_shctx_t),
                                                ngx_pagesize)
-                                     + 8 * ngx_pagesize,
+                                     + 8 * ngx_pagesize
+                                     + group->records_size,
                                      &ngx_http_tier_module);
     if (shm_zone == NULL) {
         return NGX_CONF_ERROR;
@@ -1214,6 +1847,12 @@ ngx_http_tier_member(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     ngx_http_tier_member_t  *m;
 
     value = cf->args->elts;
+
+    if (value[0].len == sizeof("records") - 1
+        && ngx_strncmp(value[0].data, "records", sizeof("records") - 1) == 0)
+    {
+        return ngx_http_tier_records(cf, group);
+    }
 
     if (value[0].len != sizeof("member") - 1
         || ngx_strncmp(value[0].data, "member", sizeof("member") - 1) != 0)
@@ -1323,6 +1962,67 @@ ngx_http_tier_member(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     m->json.data = p;
 
     ngx_sprintf(p, "{\"id\":\"%V\",\"addr\":\"%V\"}", &m->id, &m->addr);
+
+    return NGX_CONF_OK;
+}
+
+
+/* records size [expire=time] */
+
+static char *
+ngx_http_tier_records(ngx_conf_t *cf, ngx_http_tier_group_t *group)
+{
+    ssize_t     size;
+    ngx_str_t  *value, s;
+    ngx_msec_t  expire;
+
+    value = cf->args->elts;
+
+    if (group->records_size != NGX_CONF_UNSET_SIZE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"records\" is duplicate");
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts < 2 || cf->args->nelts > 3) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of arguments in \"records\"");
+        return NGX_CONF_ERROR;
+    }
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid records size \"%V\", at least %uz "
+                           "bytes", &value[1], 8 * ngx_pagesize);
+        return NGX_CONF_ERROR;
+    }
+
+    group->records_size = size;
+    group->expire = 90000;
+
+    if (cf->args->nelts == 3) {
+
+        if (ngx_strncmp(value[2].data, "expire=", 7) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 7;
+        s.len = value[2].len - 7;
+
+        expire = ngx_parse_time(&s, 0);
+
+        if (expire == (ngx_msec_t) NGX_ERROR || expire < 1000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid records expire \"%V\", at least "
+                               "1s", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        group->expire = expire;
+    }
 
     return NGX_CONF_OK;
 }

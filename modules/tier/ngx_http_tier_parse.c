@@ -72,6 +72,9 @@ ngx_http_tier_parse_args(u_char *p, size_t len, ngx_http_tier_args_t *args)
         } else if (ngx_http_tier_arg_is("flashver", name, nlen)) {
             v = &args->flashver;
 
+        } else if (ngx_http_tier_arg_is("keys", name, nlen)) {
+            v = &args->keys;
+
         } else {
             continue;
         }

@@ -34,6 +34,7 @@ typedef struct {
     ngx_str_t   app;
     ngx_str_t   name;
     ngx_str_t   flashver;
+    ngx_str_t   keys;
 } ngx_http_tier_args_t;
 
 
