@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 #include <math.h>
 #include "ngx_http_live_common.h"
+#include "ngx_http_live_zone.h"
 #include "ngx_http_tier_parse.h"
 
 
@@ -43,32 +44,26 @@ typedef struct {
     u_char                       id[NGX_HTTP_TIER_ID_MAX];
     u_char                       len;       /* 0: a free slot */
     u_char                       down;
+    u_short                      gen;       /* bumped when reused */
 } ngx_http_tier_slot_t;
 
 
 /*
  * A record: the member an origin's on_publish was sent to, so that the
- * stream stays there while it is live (an rbtree node by key, in a
- * queue by last refresh, most recent first).
+ * stream stays there while it is live; a node of the group's records
+ * zone, keyed by the stream key, the least recently refreshed last.
  */
 
 typedef struct {
-    u_char                       color;
-    u_char                       dummy;
-    u_short                      slot;
-    u_short                      len;
-    ngx_queue_t                  queue;
+    ngx_http_live_zone_node_t    zn;
     ngx_msec_t                   expire;
-    u_char                       data[1];
+    ngx_uint_t                   slot;
+    ngx_uint_t                   gen;       /* of the slot when recorded */
 } ngx_http_tier_record_t;
 
 
 typedef struct {
     ngx_atomic_t                 version;
-    ngx_atomic_t                 records;   /* how many; 0: skip the lock */
-    ngx_rbtree_t                 rbtree;
-    ngx_rbtree_node_t            sentinel;
-    ngx_queue_t                  queue;
     ngx_http_tier_slot_t         slots[NGX_HTTP_TIER_SLOTS];
 } ngx_http_tier_shctx_t;
 
@@ -100,8 +95,10 @@ typedef struct {
     ngx_slab_pool_t             *shpool;
     ngx_http_tier_shctx_t       *sh;
 
+    ngx_http_live_zone_t        *records;
     size_t                       records_size;
     ngx_msec_t                   expire;
+    ngx_uint_t                   evicted;   /* by this worker's insert */
 
     /* this worker's copy of the shared state */
     ngx_atomic_uint_t            version;
@@ -145,16 +142,14 @@ static ngx_uint_t ngx_http_tier_order(ngx_http_tier_group_t *group,
     u_char *key, size_t len, ngx_uint_t *order, ngx_uint_t n);
 static ngx_int_t ngx_http_tier_record_member(ngx_http_tier_group_t *group,
     u_char *key, size_t len);
+static ngx_uint_t ngx_http_tier_record_valid(ngx_http_tier_group_t *group,
+    ngx_http_tier_record_t *rec);
 static void ngx_http_tier_record_update(ngx_http_tier_group_t *group,
     u_char *key, size_t len, ngx_int_t slot, ngx_log_t *log);
-static ngx_http_tier_record_t *ngx_http_tier_record_find(
-    ngx_http_tier_shctx_t *sh, u_char *key, size_t len, uint32_t hash);
-static void ngx_http_tier_record_delete(ngx_http_tier_group_t *group,
-    ngx_http_tier_record_t *rec);
-static void ngx_http_tier_record_expire(ngx_http_tier_group_t *group,
-    ngx_uint_t force);
-static void ngx_http_tier_record_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_uint_t ngx_http_tier_record_inactive(ngx_http_live_zone_t *zone,
+    ngx_http_live_zone_node_t *node);
+static void ngx_http_tier_record_free(ngx_http_live_zone_t *zone,
+    ngx_http_live_zone_node_t *node);
 static ngx_int_t ngx_http_tier_records_copy(ngx_http_request_t *r,
     ngx_http_tier_group_t *group, ngx_array_t *live);
 static int ngx_libc_cdecl ngx_http_tier_live_cmp(const void *one,
@@ -168,7 +163,6 @@ static ngx_int_t ngx_http_tier_valid_id(ngx_str_t *id);
 
 static ngx_int_t ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_http_tier_records_reclaimed(ngx_http_tier_group_t *group);
 static ngx_http_tier_slot_t *ngx_http_tier_find_slot(
     ngx_http_tier_shctx_t *sh, ngx_str_t *id);
 static ngx_http_tier_member_t *ngx_http_tier_find_member(
@@ -646,7 +640,6 @@ ngx_http_tier_redirect(ngx_http_request_t *r, ngx_http_tier_group_t *group,
     u_char                  *p;
     ngx_str_t                location;
     ngx_uint_t               best;
-    ngx_table_elt_t         *h;
     ngx_http_tier_member_t  *m;
 
     if (ngx_http_tier_order(group, key, len, &best, 1) == 0) {
@@ -688,16 +681,8 @@ ngx_http_tier_redirect(ngx_http_request_t *r, ngx_http_tier_group_t *group,
 
     location.len = p - location.data;
 
-    h = ngx_http_live_add_header(r, "Location", &location);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_clear_location(r);
-    r->headers_out.location = h;
-
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "tier notify: \"%V\" -> %V", &m->id, &h->value);
+                   "tier notify: \"%V\" -> %V", &m->id, &location);
 
     /* the stream will be live there: keep it there while it is */
 
@@ -706,11 +691,7 @@ ngx_http_tier_redirect(ngx_http_request_t *r, ngx_http_tier_group_t *group,
                                     r->connection->log);
     }
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_HTTP_MOVED_TEMPORARILY;
+    return ngx_http_live_redirect(r, &location);
 }
 
 
@@ -963,31 +944,53 @@ ngx_http_tier_record_member(ngx_http_tier_group_t *group, u_char *key,
     size_t len)
 {
     ngx_int_t                member;
+    ngx_str_t                k;
+    ngx_http_live_zone_t    *zone;
     ngx_http_tier_record_t  *rec;
 
-    /* no record at all is the common case of a fresh service: no lock */
+    zone = group->records;
 
-    if (group->sh->records == 0) {
+    /*
+     * No record at all is the common case of a fresh service: no lock.
+     * An unlocked read of the queue head may be stale, as any answer
+     * racing with a publish elsewhere may be.
+     */
+
+    if (ngx_queue_empty(&zone->sh->queue)) {
         return NGX_DECLINED;
     }
 
+    k.data = key;
+    k.len = len;
+
     member = NGX_DECLINED;
 
-    ngx_shmtx_lock(&group->shpool->mutex);
+    ngx_shmtx_lock(&zone->shpool->mutex);
 
-    rec = ngx_http_tier_record_find(group->sh, key, len,
-                                    ngx_crc32_short(key, len));
+    rec = (ngx_http_tier_record_t *)
+              ngx_http_live_zone_find(zone, &k, ngx_crc32_short(key, len));
 
     if (rec
         && (ngx_msec_int_t) (rec->expire - ngx_current_msec) > 0
-        && group->member[rec->slot] != NGX_HTTP_TIER_NO_MEMBER)
+        && ngx_http_tier_record_valid(group, rec))
     {
         member = group->member[rec->slot];
     }
 
-    ngx_shmtx_unlock(&group->shpool->mutex);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return member;
+}
+
+
+/* the record's slot still holds the id it was made for, in this config */
+
+static ngx_uint_t
+ngx_http_tier_record_valid(ngx_http_tier_group_t *group,
+    ngx_http_tier_record_t *rec)
+{
+    return group->member[rec->slot] != NGX_HTTP_TIER_NO_MEMBER
+           && group->sh->slots[rec->slot].gen == rec->gen;
 }
 
 
@@ -1001,217 +1004,96 @@ static void
 ngx_http_tier_record_update(ngx_http_tier_group_t *group, u_char *key,
     size_t len, ngx_int_t slot, ngx_log_t *log)
 {
-    size_t                   size;
+    ngx_str_t                k;
     uint32_t                 hash;
-    ngx_uint_t               evicted;
-    ngx_rbtree_node_t       *node;
-    ngx_http_tier_shctx_t   *sh;
+    ngx_http_live_zone_t    *zone;
     ngx_http_tier_record_t  *rec;
 
-    sh = group->sh;
+    zone = group->records;
+
+    k.data = key;
+    k.len = len;
     hash = ngx_crc32_short(key, len);
-    evicted = 0;
 
-    ngx_shmtx_lock(&group->shpool->mutex);
+    group->evicted = 0;
 
-    ngx_http_tier_record_expire(group, 0);
+    ngx_shmtx_lock(&zone->shpool->mutex);
 
-    rec = ngx_http_tier_record_find(sh, key, len, hash);
+    ngx_http_live_zone_expire(zone, 8);
+
+    rec = (ngx_http_tier_record_t *) ngx_http_live_zone_find(zone, &k, hash);
 
     if (slot == NGX_HTTP_TIER_RECORD_FORGET) {
         if (rec) {
-            ngx_http_tier_record_delete(group, rec);
+            rec->expire = ngx_current_msec;     /* not an eviction */
+            ngx_http_live_zone_delete(zone, &rec->zn);
         }
 
         goto done;
     }
 
     if (rec) {
-        ngx_queue_remove(&rec->queue);
+        ngx_http_live_zone_touch(zone, &rec->zn);
 
     } else {
         if (slot == NGX_HTTP_TIER_RECORD_TOUCH) {
             goto done;
         }
 
-        size = offsetof(ngx_rbtree_node_t, color)
-               + offsetof(ngx_http_tier_record_t, data) + len;
+        /* a full zone drops the least recently refreshed records */
 
-        for ( ;; ) {
-            node = ngx_slab_alloc_locked(group->shpool, size);
-            if (node) {
-                break;
-            }
-
-            if (ngx_queue_empty(&sh->queue)) {
-                ngx_shmtx_unlock(&group->shpool->mutex);
-
-                ngx_log_error(NGX_LOG_ERR, log, 0,
-                              "tier group \"%V\": no room for the record "
-                              "of \"%*s\"", &group->name, len, key);
-                return;
-            }
-
-            /* full: the least recently refreshed record goes */
-
-            ngx_http_tier_record_expire(group, 1);
-            evicted++;
+        rec = (ngx_http_tier_record_t *)
+                  ngx_http_live_zone_insert(zone, &k, hash);
+        if (rec == NULL) {
+            goto done;
         }
-
-        node->key = hash;
-
-        rec = (ngx_http_tier_record_t *) &node->color;
-
-        rec->len = (u_short) len;
-        ngx_memcpy(rec->data, key, len);
-
-        ngx_rbtree_insert(&sh->rbtree, node);
-        sh->records++;
     }
 
     if (slot >= 0) {
-        rec->slot = (u_short) slot;
+        rec->slot = slot;
+        rec->gen = group->sh->slots[slot].gen;
     }
 
     rec->expire = ngx_current_msec + group->expire;
 
-    ngx_queue_insert_head(&sh->queue, &rec->queue);
-
 done:
 
-    ngx_shmtx_unlock(&group->shpool->mutex);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    if (evicted) {
+    if (group->evicted) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "tier group \"%V\": records full, %ui live stream "
                       "record%s dropped; enlarge \"records\"",
-                      &group->name, evicted, evicted == 1 ? "" : "s");
+                      &group->name, group->evicted,
+                      group->evicted == 1 ? "" : "s");
     }
 }
 
 
-static ngx_http_tier_record_t *
-ngx_http_tier_record_find(ngx_http_tier_shctx_t *sh, u_char *key, size_t len,
-    uint32_t hash)
+/* the hooks of the records zone, under its lock */
+
+static ngx_uint_t
+ngx_http_tier_record_inactive(ngx_http_live_zone_t *zone,
+    ngx_http_live_zone_node_t *node)
 {
-    ngx_int_t                rc;
-    ngx_rbtree_node_t       *node, *sentinel;
-    ngx_http_tier_record_t  *rec;
+    ngx_http_tier_record_t  *rec = (ngx_http_tier_record_t *) node;
 
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* hash == node->key */
-
-        rec = (ngx_http_tier_record_t *) &node->color;
-
-        rc = ngx_memn2cmp(key, rec->data, len, (size_t) rec->len);
-
-        if (rc == 0) {
-            return rec;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
+    return (ngx_msec_int_t) (rec->expire - ngx_current_msec) <= 0;
 }
 
 
 static void
-ngx_http_tier_record_delete(ngx_http_tier_group_t *group,
-    ngx_http_tier_record_t *rec)
+ngx_http_tier_record_free(ngx_http_live_zone_t *zone,
+    ngx_http_live_zone_node_t *node)
 {
-    ngx_rbtree_node_t  *node;
+    ngx_http_tier_group_t   *group = zone->data;
+    ngx_http_tier_record_t  *rec = (ngx_http_tier_record_t *) node;
 
-    ngx_queue_remove(&rec->queue);
+    /* a live record evicted to make room: the caller warns */
 
-    node = (ngx_rbtree_node_t *)
-               ((u_char *) rec - offsetof(ngx_rbtree_node_t, color));
-
-    ngx_rbtree_delete(&group->sh->rbtree, node);
-    ngx_slab_free_locked(group->shpool, node);
-
-    group->sh->records--;
-}
-
-
-/* with the lock held: drops the expired records, and one more if force */
-
-static void
-ngx_http_tier_record_expire(ngx_http_tier_group_t *group, ngx_uint_t force)
-{
-    ngx_queue_t             *q;
-    ngx_http_tier_record_t  *rec;
-
-    while (!ngx_queue_empty(&group->sh->queue)) {
-
-        q = ngx_queue_last(&group->sh->queue);
-        rec = ngx_queue_data(q, ngx_http_tier_record_t, queue);
-
-        if (!force && (ngx_msec_int_t) (rec->expire - ngx_current_msec) > 0)
-        {
-            return;
-        }
-
-        force = 0;
-
-        ngx_http_tier_record_delete(group, rec);
+    if ((ngx_msec_int_t) (rec->expire - ngx_current_msec) > 0) {
+        group->evicted++;
     }
-}
-
-
-static void
-ngx_http_tier_record_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t       **p;
-    ngx_http_tier_record_t   *rec, *rect;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            rec = (ngx_http_tier_record_t *) &node->color;
-            rect = (ngx_http_tier_record_t *) &temp->color;
-
-            p = (ngx_memn2cmp(rec->data, rect->data, rec->len, rect->len)
-                 < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
 }
 
 
@@ -1222,13 +1104,14 @@ ngx_http_tier_records_copy(ngx_http_request_t *r,
     ngx_http_tier_group_t *group, ngx_array_t *live)
 {
     ngx_int_t                rc;
-    ngx_uint_t               member;
     ngx_queue_t             *q;
+    ngx_http_live_zone_t    *zone;
     ngx_http_tier_live_t    *l;
     ngx_http_tier_record_t  *rec;
 
-    if (ngx_array_init(live, r->pool, group->sh->records + 1,
-                       sizeof(ngx_http_tier_live_t))
+    zone = group->records;
+
+    if (ngx_array_init(live, r->pool, 16, sizeof(ngx_http_tier_live_t))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -1236,19 +1119,18 @@ ngx_http_tier_records_copy(ngx_http_request_t *r,
 
     rc = NGX_OK;
 
-    ngx_shmtx_lock(&group->shpool->mutex);
+    ngx_shmtx_lock(&zone->shpool->mutex);
 
-    ngx_http_tier_record_expire(group, 0);
-
-    for (q = ngx_queue_head(&group->sh->queue);
-         q != ngx_queue_sentinel(&group->sh->queue);
+    for (q = ngx_queue_head(&zone->sh->queue);
+         q != ngx_queue_sentinel(&zone->sh->queue);
          q = ngx_queue_next(q))
     {
-        rec = ngx_queue_data(q, ngx_http_tier_record_t, queue);
+        rec = (ngx_http_tier_record_t *)
+                  ngx_queue_data(q, ngx_http_live_zone_node_t, queue);
 
-        member = group->member[rec->slot];
-
-        if (member == NGX_HTTP_TIER_NO_MEMBER) {
+        if ((ngx_msec_int_t) (rec->expire - ngx_current_msec) <= 0
+            || !ngx_http_tier_record_valid(group, rec))
+        {
             continue;
         }
 
@@ -1258,18 +1140,18 @@ ngx_http_tier_records_copy(ngx_http_request_t *r,
             break;
         }
 
-        l->member = member;
-        l->key.len = rec->len;
-        l->key.data = ngx_pnalloc(r->pool, rec->len);
+        l->member = group->member[rec->slot];
+        l->key.len = rec->zn.len;
+        l->key.data = ngx_pnalloc(r->pool, rec->zn.len);
         if (l->key.data == NULL) {
             rc = NGX_ERROR;
             break;
         }
 
-        ngx_memcpy(l->key.data, rec->data, rec->len);
+        ngx_memcpy(l->key.data, rec->zn.key, rec->zn.len);
     }
 
-    ngx_shmtx_unlock(&group->shpool->mutex);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return rc;
 }
@@ -1479,43 +1361,12 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     group->shpool = shpool;
-    changed = 0;
 
-    if (ogroup) {
-        group->sh = ogroup->sh;
-
-    } else if (shm_zone->shm.exists) {
-        group->sh = shpool->data;
-
-    } else {
-        group->sh = ngx_slab_alloc(shpool, sizeof(ngx_http_tier_shctx_t));
-        if (group->sh == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memzero(group->sh, sizeof(ngx_http_tier_shctx_t));
-
-        ngx_rbtree_init(&group->sh->rbtree, &group->sh->sentinel,
-                        ngx_http_tier_record_insert_value);
-
-        ngx_queue_init(&group->sh->queue);
-
-        shpool->data = group->sh;
-
-        /* a full zone is handled: records are evicted, with a warning */
-        shpool->log_nomem = 0;
-
-        shpool->log_ctx = ngx_slab_alloc(shpool,
-                                         sizeof(" in tier_group \"\"")
-                                         + shm_zone->shm.name.len);
-        if (shpool->log_ctx == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_sprintf(shpool->log_ctx, " in tier_group \"%V\"%Z",
-                    &shm_zone->shm.name);
-
-        changed = 1;
+    group->sh = ngx_http_live_shm_init(shm_zone, ogroup ? ogroup->sh : NULL,
+                                       sizeof(ngx_http_tier_shctx_t),
+                                       "tier_group", &changed);
+    if (group->sh == NULL) {
+        return NGX_ERROR;
     }
 
     /*
@@ -1564,8 +1415,6 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                     }
                 }
 
-                ngx_http_tier_records_reclaimed(group);
-
                 for (j = 0; j < NGX_HTTP_TIER_SLOTS; j++) {
                     if (group->sh->slots[j].len == 0) {
                         break;
@@ -1577,6 +1426,7 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             ngx_memcpy(slot->id, m[i].id.data, m[i].id.len);
             slot->len = (u_char) m[i].id.len;
             slot->down = (u_char) m[i].down;
+            slot->gen++;    /* records of an id that had it are void */
             changed = 1;
 
         } else if (om == NULL || om->down != m[i].down) {
@@ -1619,28 +1469,6 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_shmtx_unlock(&shpool->mutex);
 
     return NGX_OK;
-}
-
-
-/* the records of slots given to other ids would name the wrong member */
-
-static void
-ngx_http_tier_records_reclaimed(ngx_http_tier_group_t *group)
-{
-    ngx_queue_t             *q, *next;
-    ngx_http_tier_record_t  *rec;
-
-    for (q = ngx_queue_head(&group->sh->queue);
-         q != ngx_queue_sentinel(&group->sh->queue);
-         q = next)
-    {
-        next = ngx_queue_next(q);
-        rec = ngx_queue_data(q, ngx_http_tier_record_t, queue);
-
-        if (group->sh->slots[rec->slot].len == 0) {
-            ngx_http_tier_record_delete(group, rec);
-        }
-    }
 }
 
 
@@ -1741,7 +1569,6 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     char                   *rv;
     ngx_str_t              *value, name;
     ngx_conf_t              save;
-    ngx_shm_zone_t         *shm_zone;
     ngx_http_tier_group_t  *group;
 
     value = cf->args->elts;
@@ -1798,7 +1625,6 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_init_size_value(group->records_size, 1024 * 1024);
     ngx_conf_init_msec_value(group->expire, 90000);
 
-    /* the size changes only with "records": state survives reloads */
 
     name.len = sizeof("tier_") - 1 + group->name.len;
     name.data = ngx_pnalloc(cf->pool, name.len);
@@ -1808,27 +1634,37 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_sprintf(name.data, "tier_%V", &group->name);
 
-    shm_zone = ngx_shared_memory_add(cf, &name,
-                                     ngx_align(sizeof(ngx_http_tier_shctx_t),
-                                               ngx_pagesize)
-                                     + 8 * ngx_pagesize
-                                     + group->records_size,
-                                     &ngx_http_tier_module);
-    if (shm_zone == NULL) {
+    group->shm_zone = ngx_http_live_shm_add(cf, &name,
+                                    ngx_align(sizeof(ngx_http_tier_shctx_t),
+                                              ngx_pagesize)
+                                    + 8 * ngx_pagesize,
+                                    &ngx_http_tier_module,
+                                    ngx_http_tier_init_zone, group);
+    if (group->shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "shared memory zone \"%V\" is already used",
-                           &name);
+    /* the records: their own zone, so that resizing them keeps the state */
+
+    name.len = sizeof("tier__records") - 1 + group->name.len;
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    shm_zone->init = ngx_http_tier_init_zone;
-    shm_zone->data = group;
+    ngx_sprintf(name.data, "tier_%V_records", &group->name);
 
-    group->shm_zone = shm_zone;
+    group->records = ngx_http_live_zone_add(cf, &name, group->records_size,
+                                            &ngx_http_tier_module,
+                                            "tier_group records");
+    if (group->records == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    group->records->node_size = sizeof(ngx_http_tier_record_t);
+    group->records->inactive = ngx_http_tier_record_inactive;
+    group->records->free = ngx_http_tier_record_free;
+    group->records->data = group;
 
     return NGX_CONF_OK;
 }
