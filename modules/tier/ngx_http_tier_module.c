@@ -11,6 +11,7 @@
 #include "ngx_http_live_common.h"
 #include "ngx_http_live_zone.h"
 #include "ngx_http_tier_parse.h"
+#include "ngx_http_tier_select.h"
 
 
 #define NGX_HTTP_TIER_MAX_MEMBERS    256
@@ -115,12 +116,14 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                  groups;    /* ngx_http_tier_group_t * */
+    ngx_array_t                  lookups;   /* lookup confs of the selector */
 } ngx_http_tier_main_conf_t;
 
 
 typedef struct {
     ngx_http_tier_group_t       *group;
     time_t                       ttl;
+    ngx_http_tier_lookup_conf_t *lookup;
 } ngx_http_tier_loc_conf_t;
 
 
@@ -186,6 +189,9 @@ static char *ngx_http_tier_set_handler(ngx_conf_t *cf,
     ngx_http_tier_loc_conf_t *tlcf, ngx_http_handler_pt handler);
 static ngx_http_tier_group_t *ngx_http_tier_get_group(ngx_conf_t *cf,
     ngx_str_t *name);
+static char *ngx_http_tier_lookup(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_tier_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tier_postconfiguration(ngx_conf_t *cf);
 
 
@@ -219,6 +225,20 @@ static ngx_command_t  ngx_http_tier_commands[] = {
       offsetof(ngx_http_tier_loc_conf_t, ttl),
       NULL },
 
+    { ngx_string("tier_lookup"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_tier_lookup,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("tier_select"),
+      NGX_HTTP_UPS_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE12,
+      ngx_http_tier_select,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -230,7 +250,7 @@ static ngx_http_module_t  ngx_http_tier_module_ctx = {
     ngx_http_tier_create_main_conf,        /* create main configuration */
     NULL,                                  /* init main configuration */
 
-    NULL,                                  /* create server configuration */
+    ngx_http_tier_select_create_conf,      /* create server configuration */
     NULL,                                  /* merge server configuration */
 
     ngx_http_tier_create_loc_conf,         /* create location configuration */
@@ -1525,6 +1545,13 @@ ngx_http_tier_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    if (ngx_array_init(&tmcf->lookups, cf->pool, 4,
+                       sizeof(ngx_http_tier_lookup_conf_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     return tmcf;
 }
 
@@ -1546,6 +1573,7 @@ ngx_http_tier_create_loc_conf(ngx_conf_t *cf)
      */
 
     tlcf->ttl = NGX_CONF_UNSET;
+    tlcf->lookup = NGX_CONF_UNSET_PTR;
 
     return tlcf;
 }
@@ -1558,6 +1586,7 @@ ngx_http_tier_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_tier_loc_conf_t  *conf = child;
 
     ngx_conf_merge_sec_value(conf->ttl, prev->ttl, 30);
+    ngx_conf_merge_ptr_value(conf->lookup, prev->lookup, NULL);
 
     return NGX_CONF_OK;
 }
@@ -1944,14 +1973,63 @@ ngx_http_tier_get_group(ngx_conf_t *cf, ngx_str_t *name)
 }
 
 
+static char *
+ngx_http_tier_lookup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_tier_loc_conf_t  *tlcf = conf;
+
+    ngx_http_tier_main_conf_t  *tmcf;
+
+    if (tlcf->lookup != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_tier_module);
+
+    return ngx_http_tier_lookup_conf(cf, &tlcf->lookup, &tmcf->lookups);
+}
+
+
+static ngx_int_t
+ngx_http_tier_access_handler(ngx_http_request_t *r)
+{
+    ngx_http_tier_loc_conf_t  *tlcf;
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
+
+    if (tlcf->lookup == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_tier_lookup_access(r, tlcf->lookup);
+}
+
+
 static ngx_int_t
 ngx_http_tier_postconfiguration(ngx_conf_t *cf)
 {
     ngx_uint_t                  i;
+    ngx_http_handler_pt        *h;
     ngx_http_tier_group_t     **gp;
+    ngx_http_core_main_conf_t  *cmcf;
     ngx_http_tier_main_conf_t  *tmcf;
 
     tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_tier_module);
+
+    if (ngx_http_tier_select_init(cf, &tmcf->lookups) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (tmcf->lookups.nelts) {
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_tier_access_handler;
+    }
 
     gp = tmcf->groups.elts;
 

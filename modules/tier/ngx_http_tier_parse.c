@@ -220,7 +220,7 @@ ngx_http_tier_parse_answer(u_char *p, size_t len, ngx_http_tier_answer_t *a)
         a->err = "\"servers\" is not an array of objects";
 
         if (ngx_http_live_json_char(&j, '[') != NGX_OK) {
-            return NGX_DECLINED;
+            goto invalid;
         }
 
         sfirst = 1;
@@ -233,11 +233,11 @@ ngx_http_tier_parse_answer(u_char *p, size_t len, ngx_http_tier_answer_t *a)
             case NGX_DONE:
                 goto servers_done;
             default:
-                return NGX_DECLINED;
+                goto invalid;
             }
 
             if (ngx_http_live_json_char(&j, '{') != NGX_OK) {
-                return NGX_DECLINED;
+                goto invalid;
             }
 
             mfirst = 1;
@@ -251,23 +251,23 @@ ngx_http_tier_parse_answer(u_char *p, size_t len, ngx_http_tier_answer_t *a)
                 case NGX_DONE:
                     goto server_done;
                 default:
-                    return NGX_DECLINED;
+                    goto invalid;
                 }
 
                 if (ngx_http_live_json_key(&j, &key) != NGX_OK) {
-                    return NGX_DECLINED;
+                    goto invalid;
                 }
 
                 if (key.len == 4 && ngx_strncmp(key.data, "addr", 4) == 0) {
                     if (ngx_http_live_json_string(&j, &addr) != NGX_OK) {
-                        return NGX_DECLINED;
+                        goto invalid;
                     }
 
                     continue;
                 }
 
                 if (ngx_http_live_json_skip(&j) != NGX_OK) {
-                    return NGX_DECLINED;
+                    goto invalid;
                 }
             }
 
@@ -310,6 +310,14 @@ done:
     a->err = NULL;
 
     return NGX_OK;
+
+invalid:
+
+    if (j.pos >= j.last) {
+        a->err = "truncated or invalid JSON";
+    }
+
+    return NGX_DECLINED;
 }
 
 
