@@ -19,10 +19,9 @@
 #define NGX_HTTP_TIER_SLOTS          512
 #define NGX_HTTP_TIER_WEIGHT_MAX     1000000
 #define NGX_HTTP_TIER_LOCATION_MAX   254
-#define NGX_HTTP_TIER_NO_MEMBER      0xffff
-
-#define NGX_HTTP_TIER_RECORD_TOUCH   -1
-#define NGX_HTTP_TIER_RECORD_FORGET  -2
+#define NGX_HTTP_TIER_RECORD_SET     0
+#define NGX_HTTP_TIER_RECORD_TOUCH   1
+#define NGX_HTTP_TIER_RECORD_FORGET  2
 
 #define NGX_HTTP_TIER_CALL_PLAY      0
 #define NGX_HTTP_TIER_CALL_PUBLISH   1
@@ -45,21 +44,22 @@ typedef struct {
     u_char                       id[NGX_HTTP_TIER_ID_MAX];
     u_char                       len;       /* 0: a free slot */
     u_char                       down;
-    u_short                      gen;       /* bumped when reused */
 } ngx_http_tier_slot_t;
 
 
 /*
  * A record: the member an origin's on_publish was sent to, so that the
  * stream stays there while it is live; a node of the group's records
- * zone, keyed by the stream key, the least recently refreshed last.
+ * zone, keyed by the stream key, the least recently refreshed last.  It
+ * names the member by id: groups that share records (one per protocol)
+ * and configurations after a reload find it by id.
  */
 
 typedef struct {
     ngx_http_live_zone_node_t    zn;
     ngx_msec_t                   expire;
-    ngx_uint_t                   slot;
-    ngx_uint_t                   gen;       /* of the slot when recorded */
+    u_char                       idlen;
+    u_char                       id[NGX_HTTP_TIER_ID_MAX];
 } ngx_http_tier_record_t;
 
 
@@ -88,7 +88,9 @@ typedef struct {
 } ngx_http_tier_member_t;
 
 
-typedef struct {
+typedef struct ngx_http_tier_group_s  ngx_http_tier_group_t;
+
+struct ngx_http_tier_group_s {
     ngx_str_t                    name;
     ngx_array_t                  members;   /* ngx_http_tier_member_t */
 
@@ -97,6 +99,7 @@ typedef struct {
     ngx_http_tier_shctx_t       *sh;
 
     ngx_http_live_zone_t        *records;
+    ngx_http_tier_group_t       *records_group;  /* whose records */
     size_t                       records_size;
     ngx_msec_t                   expire;
     ngx_uint_t                   evicted;   /* by this worker's insert */
@@ -105,13 +108,10 @@ typedef struct {
     ngx_atomic_uint_t            version;
     u_char                       down[NGX_HTTP_TIER_MAX_MEMBERS];
 
-    /* the member index of each slot of the state table */
-    u_short                      member[NGX_HTTP_TIER_SLOTS];
-
     u_char                      *file_name;
     ngx_uint_t                   line;
     unsigned                     defined:1;
-} ngx_http_tier_group_t;
+};
 
 
 typedef struct {
@@ -145,10 +145,11 @@ static ngx_uint_t ngx_http_tier_order(ngx_http_tier_group_t *group,
     u_char *key, size_t len, ngx_uint_t *order, ngx_uint_t n);
 static ngx_int_t ngx_http_tier_record_member(ngx_http_tier_group_t *group,
     u_char *key, size_t len);
-static ngx_uint_t ngx_http_tier_record_valid(ngx_http_tier_group_t *group,
+static ngx_int_t ngx_http_tier_record_index(ngx_http_tier_group_t *group,
     ngx_http_tier_record_t *rec);
 static void ngx_http_tier_record_update(ngx_http_tier_group_t *group,
-    u_char *key, size_t len, ngx_int_t slot, ngx_log_t *log);
+    u_char *key, size_t len, ngx_uint_t op, ngx_http_tier_member_t *m,
+    ngx_log_t *log);
 static ngx_uint_t ngx_http_tier_record_inactive(ngx_http_live_zone_t *zone,
     ngx_http_live_zone_node_t *node);
 static void ngx_http_tier_record_free(ngx_http_live_zone_t *zone,
@@ -603,13 +604,13 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
 
     case NGX_HTTP_TIER_CALL_UPDATE:
         ngx_http_tier_record_update(group, key, len,
-                                    NGX_HTTP_TIER_RECORD_TOUCH,
+                                    NGX_HTTP_TIER_RECORD_TOUCH, NULL,
                                     r->connection->log);
         break;
 
     case NGX_HTTP_TIER_CALL_DONE:
         ngx_http_tier_record_update(group, key, len,
-                                    NGX_HTTP_TIER_RECORD_FORGET,
+                                    NGX_HTTP_TIER_RECORD_FORGET, NULL,
                                     r->connection->log);
         break;
 
@@ -707,7 +708,8 @@ ngx_http_tier_redirect(ngx_http_request_t *r, ngx_http_tier_group_t *group,
     /* the stream will be live there: keep it there while it is */
 
     if (call == NGX_HTTP_TIER_CALL_PUBLISH) {
-        ngx_http_tier_record_update(group, key, len, m->slot,
+        ngx_http_tier_record_update(group, key, len,
+                                    NGX_HTTP_TIER_RECORD_SET, m,
                                     r->connection->log);
     }
 
@@ -990,11 +992,8 @@ ngx_http_tier_record_member(ngx_http_tier_group_t *group, u_char *key,
     rec = (ngx_http_tier_record_t *)
               ngx_http_live_zone_find(zone, &k, ngx_crc32_short(key, len));
 
-    if (rec
-        && (ngx_msec_int_t) (rec->expire - ngx_current_msec) > 0
-        && ngx_http_tier_record_valid(group, rec))
-    {
-        member = group->member[rec->slot];
+    if (rec && (ngx_msec_int_t) (rec->expire - ngx_current_msec) > 0) {
+        member = ngx_http_tier_record_index(group, rec);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -1003,26 +1002,33 @@ ngx_http_tier_record_member(ngx_http_tier_group_t *group, u_char *key,
 }
 
 
-/* the record's slot still holds the id it was made for, in this config */
+/* the index of the record's member in this group, or NGX_DECLINED */
 
-static ngx_uint_t
-ngx_http_tier_record_valid(ngx_http_tier_group_t *group,
+static ngx_int_t
+ngx_http_tier_record_index(ngx_http_tier_group_t *group,
     ngx_http_tier_record_t *rec)
 {
-    return group->member[rec->slot] != NGX_HTTP_TIER_NO_MEMBER
-           && group->sh->slots[rec->slot].gen == rec->gen;
+    ngx_http_tier_member_t  *m;
+
+    m = ngx_http_tier_find_member(group, rec->id, rec->idlen);
+
+    if (m == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return m - (ngx_http_tier_member_t *) group->members.elts;
 }
 
 
 /*
- * slot >= 0: record the key at that slot (create or move it) and keep
- * it for the group's expiry; NGX_HTTP_TIER_RECORD_TOUCH: keep an
- * existing record alive; NGX_HTTP_TIER_RECORD_FORGET: remove it.
+ * NGX_HTTP_TIER_RECORD_SET: record the key at member m (create or move
+ * it) and keep it for the group's expiry; NGX_HTTP_TIER_RECORD_TOUCH:
+ * keep an existing record alive; NGX_HTTP_TIER_RECORD_FORGET: remove it.
  */
 
 static void
 ngx_http_tier_record_update(ngx_http_tier_group_t *group, u_char *key,
-    size_t len, ngx_int_t slot, ngx_log_t *log)
+    size_t len, ngx_uint_t op, ngx_http_tier_member_t *m, ngx_log_t *log)
 {
     ngx_str_t                k;
     uint32_t                 hash;
@@ -1043,7 +1049,7 @@ ngx_http_tier_record_update(ngx_http_tier_group_t *group, u_char *key,
 
     rec = (ngx_http_tier_record_t *) ngx_http_live_zone_find(zone, &k, hash);
 
-    if (slot == NGX_HTTP_TIER_RECORD_FORGET) {
+    if (op == NGX_HTTP_TIER_RECORD_FORGET) {
         if (rec) {
             rec->expire = ngx_current_msec;     /* not an eviction */
             ngx_http_live_zone_delete(zone, &rec->zn);
@@ -1056,7 +1062,7 @@ ngx_http_tier_record_update(ngx_http_tier_group_t *group, u_char *key,
         ngx_http_live_zone_touch(zone, &rec->zn);
 
     } else {
-        if (slot == NGX_HTTP_TIER_RECORD_TOUCH) {
+        if (op == NGX_HTTP_TIER_RECORD_TOUCH) {
             goto done;
         }
 
@@ -1069,9 +1075,9 @@ ngx_http_tier_record_update(ngx_http_tier_group_t *group, u_char *key,
         }
     }
 
-    if (slot >= 0) {
-        rec->slot = slot;
-        rec->gen = group->sh->slots[slot].gen;
+    if (op == NGX_HTTP_TIER_RECORD_SET) {
+        rec->idlen = (u_char) m->id.len;
+        ngx_memcpy(rec->id, m->id.data, m->id.len);
     }
 
     rec->expire = ngx_current_msec + group->expire;
@@ -1123,7 +1129,7 @@ static ngx_int_t
 ngx_http_tier_records_copy(ngx_http_request_t *r,
     ngx_http_tier_group_t *group, ngx_array_t *live)
 {
-    ngx_int_t                rc;
+    ngx_int_t                rc, member;
     ngx_queue_t             *q;
     ngx_http_live_zone_t    *zone;
     ngx_http_tier_live_t    *l;
@@ -1148,9 +1154,13 @@ ngx_http_tier_records_copy(ngx_http_request_t *r,
         rec = (ngx_http_tier_record_t *)
                   ngx_queue_data(q, ngx_http_live_zone_node_t, queue);
 
-        if ((ngx_msec_int_t) (rec->expire - ngx_current_msec) <= 0
-            || !ngx_http_tier_record_valid(group, rec))
-        {
+        if ((ngx_msec_int_t) (rec->expire - ngx_current_msec) <= 0) {
+            continue;
+        }
+
+        member = ngx_http_tier_record_index(group, rec);
+
+        if (member == NGX_DECLINED) {
             continue;
         }
 
@@ -1160,7 +1170,7 @@ ngx_http_tier_records_copy(ngx_http_request_t *r,
             break;
         }
 
-        l->member = group->member[rec->slot];
+        l->member = member;
         l->key.len = rec->zn.len;
         l->key.data = ngx_pnalloc(r->pool, rec->zn.len);
         if (l->key.data == NULL) {
@@ -1446,7 +1456,6 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             ngx_memcpy(slot->id, m[i].id.data, m[i].id.len);
             slot->len = (u_char) m[i].id.len;
             slot->down = (u_char) m[i].down;
-            slot->gen++;    /* records of an id that had it are void */
             changed = 1;
 
         } else if (om == NULL || om->down != m[i].down) {
@@ -1467,14 +1476,6 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
 
         m[i].slot = slot - group->sh->slots;
-    }
-
-    for (i = 0; i < NGX_HTTP_TIER_SLOTS; i++) {
-        group->member[i] = NGX_HTTP_TIER_NO_MEMBER;
-    }
-
-    for (i = 0; i < group->members.nelts; i++) {
-        group->member[m[i].slot] = (u_short) i;
     }
 
     if (ogroup && ogroup->members.nelts != group->members.nelts) {
@@ -1673,6 +1674,11 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (group->records_group) {
+        /* another group's records: resolved in postconfiguration */
+        return NGX_CONF_OK;
+    }
+
     /* the records: their own zone, so that resizing them keeps the state */
 
     name.len = sizeof("tier__records") - 1 + group->name.len;
@@ -1832,7 +1838,7 @@ ngx_http_tier_member(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 }
 
 
-/* records size [expire=time] */
+/* records size [expire=time] | records group=name */
 
 static char *
 ngx_http_tier_records(ngx_conf_t *cf, ngx_http_tier_group_t *group)
@@ -1843,7 +1849,7 @@ ngx_http_tier_records(ngx_conf_t *cf, ngx_http_tier_group_t *group)
 
     value = cf->args->elts;
 
-    if (group->records_size != NGX_CONF_UNSET_SIZE) {
+    if (group->records_size != NGX_CONF_UNSET_SIZE || group->records_group) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"records\" is duplicate");
         return NGX_CONF_ERROR;
     }
@@ -1852,6 +1858,26 @@ ngx_http_tier_records(ngx_conf_t *cf, ngx_http_tier_group_t *group)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid number of arguments in \"records\"");
         return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2 && ngx_strncmp(value[1].data, "group=", 6) == 0) {
+        s.data = value[1].data + 6;
+        s.len = value[1].len - 6;
+
+        if (s.len == group->name.len
+            && ngx_strncmp(s.data, group->name.data, s.len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"records\" of a group cannot be its own");
+            return NGX_CONF_ERROR;
+        }
+
+        group->records_group = ngx_http_tier_get_group(cf, &s);
+        if (group->records_group == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
     }
 
     size = ngx_parse_size(&value[1]);
@@ -2040,6 +2066,26 @@ ngx_http_tier_postconfiguration(ngx_conf_t *cf)
                           &gp[i]->name, gp[i]->file_name, gp[i]->line);
             return NGX_ERROR;
         }
+    }
+
+    /* "records group=": one protocol's group reads another's records */
+
+    for (i = 0; i < tmcf->groups.nelts; i++) {
+
+        if (gp[i]->records_group == NULL) {
+            continue;
+        }
+
+        if (gp[i]->records_group->records_group) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "tier_group \"%V\" takes the records of \"%V\", "
+                          "which takes another group's",
+                          &gp[i]->name, &gp[i]->records_group->name);
+            return NGX_ERROR;
+        }
+
+        gp[i]->records = gp[i]->records_group->records;
+        gp[i]->expire = gp[i]->records_group->expire;
     }
 
     return NGX_OK;

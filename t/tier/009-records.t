@@ -18,7 +18,7 @@ EOC
     my $g = $block->group || 'mid';
     my $records = $block->records || '';
 
-    $block->set_value('http_config', <<"EOC");
+    $block->set_value('http_config', <<"EOC") unless defined $block->http_config;
     tier_group $g {
         member mid-a 10.0.0.3:1935;
         member mid-b 10.0.0.4:1935;
@@ -27,7 +27,7 @@ EOC
     }
 EOC
 
-    $block->set_value('config', <<"EOC");
+    $block->set_value('config', <<"EOC") unless defined $block->config;
     location = /tier/pick { tier_enum $g; }
     location = /tier/admin { tier_admin $g; }
 EOC
@@ -167,3 +167,55 @@ __DATA__
  qr/^\Q$::pick{r4_bca}\E\z/,
  qr/"id":"mid-b",[^}]*"records":1,"keys":\["live\/s1"\].*"id":"mid-c",[^}]*"records":0/]
 
+
+
+=== TEST 5: a group per protocol shares the records of the RTMP one by id
+--- http_config
+    tier_group r5rtmp {
+        member mid-a 10.0.0.3:1935;
+        member mid-b 10.0.0.4:1935;
+        member mid-c 10.0.0.5:1935;
+    }
+    tier_group r5http {
+        member mid-c 10.0.0.5:8080;
+        member mid-b 10.0.0.4:8080;
+        member mid-a 10.0.0.3:8080;
+        records group=r5rtmp;
+    }
+--- config
+    location = /rtmp { tier_enum r5rtmp; }
+    location = /http { tier_enum r5http; }
+    location = /admin { tier_admin r5rtmp; }
+    location = /admin/http { tier_admin r5http; }
+--- request eval
+["POST /admin?id=mid-c&state=down",
+ "POST /rtmp\n$::form&call=publish&name=s1&type=live",
+ "POST /admin?id=mid-c&state=up",
+ "GET /http?key=live/s1",
+ "GET /admin/http?keys=1"]
+--- error_code eval
+[200, 302, 200, 200, 200]
+--- response_body_like eval
+[qr/"version":2/, qr/^$|302 Found/, qr/"version":3/,
+ qr/"servers":\[\{"id":"mid-b","addr":"10.0.0.4:8080"\},\{"id":"mid-c","addr":"10.0.0.5:8080"\},\{"id":"mid-a",/,
+ qr/"id":"mid-b",[^}]*"records":1,"keys":\["live\/s1"\]/]
+
+
+
+=== TEST 6: records group= must name another group that has its own
+--- http_config
+    tier_group a {
+        member mid-a 10.0.0.3:1935;
+        records group=b;
+    }
+    tier_group b {
+        member mid-a 10.0.0.3:1935;
+        records group=c;
+    }
+    tier_group c {
+        member mid-a 10.0.0.3:1935;
+    }
+--- config
+--- must_die
+--- error_log
+tier_group "a" takes the records of "b", which takes another group's
