@@ -5,17 +5,17 @@
 #     the same backend (a second nginx): target 0.85 or more;
 #  2. GET /tier/pick with n=3 over groups of 16, 64 and 256 members
 #     against "return 200" on the same server: target 0.9 or more at 256.
-# Each measurement runs in rounds, in turn with the others, and the best
-# of each is kept, so that the load of a shared machine weighs on all of
-# them alike.  Read the figures as provisional all the same.
+# Each figure is measured right after its baseline, in rounds; the
+# medians are printed, so that the load of a shared machine weighs on
+# both alike.  Read the figures as provisional all the same.
 #   bench/tier.sh [seconds per run] [connections] [rounds]
 
 set -e
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-secs=${1:-5}
+secs=${1:-2}
 conns=${2:-50}
-rounds=${3:-3}
+rounds=${3:-5}
 nginx=${TEST_NGINX_BINARY:-/usr/sbin/nginx}
 dir=$(mktemp -d /tmp/bench-tier.XXXXXX)
 chmod 755 "$dir"
@@ -136,29 +136,42 @@ rps() {
         | awk '/Requests\/sec/ { print $2 }'
 }
 
-best() {
-    awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'
+median() {
+    tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) { print v[(NR + 1) / 2] }
+        else { print (v[NR / 2] + v[NR / 2 + 1]) / 2 } }'
 }
 
-plain=0 tier=0 ok=0 p16=0 p64=0 p256=0
+# each figure right after its baseline, so that both see the same load;
+# the median over the rounds of the figures and of their ratios
+declare -A all ratio
 
 for round in $(seq "$rounds"); do
-    plain=$(best "$plain" "$(rps /plain/x)")
-    tier=$(best "$tier" "$(rps /tier/x)")
-    ok=$(best "$ok" "$(rps /ok)")
-    p16=$(best "$p16" "$(rps "/g16?key=live/stream0001&n=3")")
-    p64=$(best "$p64" "$(rps "/g64?key=live/stream0001&n=3")")
-    p256=$(best "$p256" "$(rps "/g256?key=live/stream0001&n=3")")
+    a=$(rps /plain/x)
+    b=$(rps /tier/x)
+    all[plain]+=" $a"
+    all[tier]+=" $b"
+    ratio[tier]+=" $(awk -v a="$b" -v b="$a" 'BEGIN { print a / b }')"
+
+    for n in 16 64 256; do
+        a=$(rps /ok)
+        b=$(rps "/g$n?key=live/stream0001&n=3")
+        all[ok]+=" $a"
+        all[p$n]+=" $b"
+        ratio[p$n]+=" $(awk -v a="$b" -v b="$a" 'BEGIN { print a / b }')"
+    done
 done
 
-printf 'tier: plain upstream              %8.0f req/s\n' "$plain"
-printf 'tier: tier_select, warm cache     %8.0f req/s\n' "$tier"
-awk -v a="$tier" -v b="$plain" 'BEGIN {
-    printf "tier: ratio tier_select / plain    %7.2f (target >= 0.85)\n", a / b }'
-printf 'tier: return 200                  %8.0f req/s\n' "$ok"
+printf 'tier: plain upstream              %8.0f req/s\n' \
+    "$(echo "${all[plain]}" | median)"
+printf 'tier: tier_select, warm cache     %8.0f req/s  ratio %.2f' \
+    "$(echo "${all[tier]}" | median)" "$(echo "${ratio[tier]}" | median)"
+echo ' (target >= 0.85)'
+printf 'tier: return 200                  %8.0f req/s\n' \
+    "$(echo "${all[ok]}" | median)"
 for n in 16 64 256; do
-    eval v=\$p$n
     printf 'tier: /tier/pick n=3, %3d members %8.0f req/s  ratio %.2f\n' \
-        "$n" "$v" "$(awk -v a="$v" -v b="$ok" 'BEGIN { print a / b }')"
+        "$n" "$(echo "${all[p$n]}" | median)" \
+        "$(echo "${ratio[p$n]}" | median)"
 done
 echo "tier: target for /tier/pick at 256 members: 0.9 or more"
