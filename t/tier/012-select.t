@@ -63,9 +63,36 @@ EOC
     }
 EOC
 
+    # the service's bad answers, one internal location each
+    $block->set_value('config', $::bad_answers)
+        if defined $block->bad_answers;
+
     $block->set_value('no_error_log', "[alert]\n[crit]\n[emerg]\n")
         unless defined $block->no_error_log;
 });
+
+our $bad_answers = <<'EOC';
+    location ~ ^/(?<kind>[a-z]+)/(?<s>[^/.]+)\.m3u8$ {
+        tier_lookup mid_http zone=t5:1m key=$kind/$s uri=/_bad/$kind;
+        proxy_pass http://mid_http;
+        add_header X-Source $tier_source;
+    }
+    location = /_bad/host {
+        internal;
+        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"mid.example:80"}]}';
+    }
+    location = /_bad/empty { internal; return 200 '{"ttl":30,"servers":[]}'; }
+    location = /_bad/cut {
+        internal;
+        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"127.0.0.1:80"}';
+    }
+    location = /_bad/junk { internal; return 200 'garbage'; }
+    location = /_bad/status { internal; return 503; }
+    location = /_bad/noport {
+        internal;
+        return 200 '{"servers":[{"addr":"127.0.0.1"}]}';
+    }
+EOC
 
 run_tests();
 
@@ -154,27 +181,7 @@ connect() failed
 
 
 === TEST 5: a bad answer (host) is a failed lookup: backup, a clear line
---- config
-    location ~ ^/(?<kind>[a-z]+)/(?<s>[^/.]+)\.m3u8$ {
-        tier_lookup mid_http zone=t5:1m key=$kind/$s uri=/_bad/$kind;
-        proxy_pass http://mid_http;
-        add_header X-Source $tier_source;
-    }
-    location = /_bad/host {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"mid.example:80"}]}';
-    }
-    location = /_bad/empty { internal; return 200 '{"ttl":30,"servers":[]}'; }
-    location = /_bad/cut {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"127.0.0.1:80"}';
-    }
-    location = /_bad/junk { internal; return 200 'garbage'; }
-    location = /_bad/status { internal; return 503; }
-    location = /_bad/noport {
-        internal;
-        return 200 '{"servers":[{"addr":"127.0.0.1"}]}';
-    }
+--- bad_answers
 --- request
 GET /host/s1.m3u8
 --- response_body
@@ -183,33 +190,11 @@ backup /host/s1.m3u8
 X-Source: backup
 --- error_log
 "host/s1 0" failed: a server without an IP address and port
---- no_error_log
-[alert]
 
 
 
 === TEST 6: a bad answer (empty) is a failed lookup: backup, a clear line
---- config
-    location ~ ^/(?<kind>[a-z]+)/(?<s>[^/.]+)\.m3u8$ {
-        tier_lookup mid_http zone=t5:1m key=$kind/$s uri=/_bad/$kind;
-        proxy_pass http://mid_http;
-        add_header X-Source $tier_source;
-    }
-    location = /_bad/host {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"mid.example:80"}]}';
-    }
-    location = /_bad/empty { internal; return 200 '{"ttl":30,"servers":[]}'; }
-    location = /_bad/cut {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"127.0.0.1:80"}';
-    }
-    location = /_bad/junk { internal; return 200 'garbage'; }
-    location = /_bad/status { internal; return 503; }
-    location = /_bad/noport {
-        internal;
-        return 200 '{"servers":[{"addr":"127.0.0.1"}]}';
-    }
+--- bad_answers
 --- request
 GET /empty/s1.m3u8
 --- response_body
@@ -218,33 +203,11 @@ backup /empty/s1.m3u8
 X-Source: backup
 --- error_log
 "empty/s1 0" failed: no servers
---- no_error_log
-[alert]
 
 
 
 === TEST 7: a bad answer (cut) is a failed lookup: backup, a clear line
---- config
-    location ~ ^/(?<kind>[a-z]+)/(?<s>[^/.]+)\.m3u8$ {
-        tier_lookup mid_http zone=t5:1m key=$kind/$s uri=/_bad/$kind;
-        proxy_pass http://mid_http;
-        add_header X-Source $tier_source;
-    }
-    location = /_bad/host {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"mid.example:80"}]}';
-    }
-    location = /_bad/empty { internal; return 200 '{"ttl":30,"servers":[]}'; }
-    location = /_bad/cut {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"127.0.0.1:80"}';
-    }
-    location = /_bad/junk { internal; return 200 'garbage'; }
-    location = /_bad/status { internal; return 503; }
-    location = /_bad/noport {
-        internal;
-        return 200 '{"servers":[{"addr":"127.0.0.1"}]}';
-    }
+--- bad_answers
 --- request
 GET /cut/s1.m3u8
 --- response_body
@@ -253,33 +216,11 @@ backup /cut/s1.m3u8
 X-Source: backup
 --- error_log
 "cut/s1 0" failed: truncated or invalid JSON
---- no_error_log
-[alert]
 
 
 
 === TEST 8: a bad answer (junk) is a failed lookup: backup, a clear line
---- config
-    location ~ ^/(?<kind>[a-z]+)/(?<s>[^/.]+)\.m3u8$ {
-        tier_lookup mid_http zone=t5:1m key=$kind/$s uri=/_bad/$kind;
-        proxy_pass http://mid_http;
-        add_header X-Source $tier_source;
-    }
-    location = /_bad/host {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"mid.example:80"}]}';
-    }
-    location = /_bad/empty { internal; return 200 '{"ttl":30,"servers":[]}'; }
-    location = /_bad/cut {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"127.0.0.1:80"}';
-    }
-    location = /_bad/junk { internal; return 200 'garbage'; }
-    location = /_bad/status { internal; return 503; }
-    location = /_bad/noport {
-        internal;
-        return 200 '{"servers":[{"addr":"127.0.0.1"}]}';
-    }
+--- bad_answers
 --- request
 GET /junk/s1.m3u8
 --- response_body
@@ -288,33 +229,11 @@ backup /junk/s1.m3u8
 X-Source: backup
 --- error_log
 "junk/s1 0" failed: not a JSON object
---- no_error_log
-[alert]
 
 
 
 === TEST 9: a bad answer (status) is a failed lookup: backup, a clear line
---- config
-    location ~ ^/(?<kind>[a-z]+)/(?<s>[^/.]+)\.m3u8$ {
-        tier_lookup mid_http zone=t5:1m key=$kind/$s uri=/_bad/$kind;
-        proxy_pass http://mid_http;
-        add_header X-Source $tier_source;
-    }
-    location = /_bad/host {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"mid.example:80"}]}';
-    }
-    location = /_bad/empty { internal; return 200 '{"ttl":30,"servers":[]}'; }
-    location = /_bad/cut {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"127.0.0.1:80"}';
-    }
-    location = /_bad/junk { internal; return 200 'garbage'; }
-    location = /_bad/status { internal; return 503; }
-    location = /_bad/noport {
-        internal;
-        return 200 '{"servers":[{"addr":"127.0.0.1"}]}';
-    }
+--- bad_answers
 --- request
 GET /status/s1.m3u8
 --- response_body
@@ -323,33 +242,11 @@ backup /status/s1.m3u8
 X-Source: backup
 --- error_log
 "status/s1 0" failed: 
---- no_error_log
-[alert]
 
 
 
 === TEST 10: a bad answer (noport) is a failed lookup: backup, a clear line
---- config
-    location ~ ^/(?<kind>[a-z]+)/(?<s>[^/.]+)\.m3u8$ {
-        tier_lookup mid_http zone=t5:1m key=$kind/$s uri=/_bad/$kind;
-        proxy_pass http://mid_http;
-        add_header X-Source $tier_source;
-    }
-    location = /_bad/host {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"mid.example:80"}]}';
-    }
-    location = /_bad/empty { internal; return 200 '{"ttl":30,"servers":[]}'; }
-    location = /_bad/cut {
-        internal;
-        return 200 '{"ttl":30,"servers":[{"id":"a","addr":"127.0.0.1:80"}';
-    }
-    location = /_bad/junk { internal; return 200 'garbage'; }
-    location = /_bad/status { internal; return 503; }
-    location = /_bad/noport {
-        internal;
-        return 200 '{"servers":[{"addr":"127.0.0.1"}]}';
-    }
+--- bad_answers
 --- request
 GET /noport/s1.m3u8
 --- response_body
@@ -358,8 +255,6 @@ backup /noport/s1.m3u8
 X-Source: backup
 --- error_log
 "noport/s1 0" failed: a server without an IP address and port
---- no_error_log
-[alert]
 
 
 
