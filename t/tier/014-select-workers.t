@@ -8,7 +8,7 @@ use Test::Nginx::Socket 'no_plan';
 use LiveCdn::Helpers;
 use Time::HiRes qw(sleep time);
 
-my %p = map { $_ => free_port() } qw(front a b dead backup);
+my %p = map { $_ => free_port() } qw(front a b dead backup svc);
 
 sub conf {
     my ($ver) = @_;
@@ -43,7 +43,10 @@ http {
             add_header X-Addr \$upstream_addr always;
             add_header X-Source \$tier_source always;
         }
-        location = /_tier/pick { internal; tier_enum mid; }
+        location = /_tier/pick {
+            internal;
+            proxy_pass http://127.0.0.1:$p{svc}/tier/pick;
+        }
         location = /ver { return 200 "$ver"; }
     }
 
@@ -59,6 +62,12 @@ http {
             limit_rate 100k;
         }
         location / { return 200 "mid-b\\n"; }
+    }
+    # the enumeration service, with the log of the queries it gets
+    server {
+        listen 127.0.0.1:$p{svc};
+        access_log logs/svc.log;
+        location = /tier/pick { tier_enum mid; }
     }
     server {
         listen 127.0.0.1:$p{backup};
@@ -94,6 +103,10 @@ for (1 .. 80) {
 is($n, 80, '80 answers');
 ok(keys %pids >= 2, 'from ' . scalar(keys %pids) . ' workers');
 is($tried_dead // 0, 0, 'no worker tried mid-c again within fail_timeout');
+
+my @queries = (slurp("$root/logs/svc.log") // '') =~ /key=live\/s1 /g;
+is(scalar @queries, 1,
+   'the service saw one query for 81 requests over 4 workers (ttl 30s)');
 
 # a reload with a request in flight: 400k at 100k/s from mid-b
 my $s = http_start($p{front}, '/live/s1/slow');
