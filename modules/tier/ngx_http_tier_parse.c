@@ -13,6 +13,12 @@
     ((len) == sizeof(name) - 1 && ngx_strncmp(s, name, sizeof(name) - 1) == 0)
 
 
+static ngx_int_t ngx_http_tier_parse_servers(ngx_http_live_json_t *j,
+    ngx_http_tier_answer_t *a);
+static ngx_int_t ngx_http_tier_parse_server(ngx_http_live_json_t *j,
+    ngx_str_t *addr);
+
+
 /*
  * Splits "a=1&b=2" (a query string or an x-www-form-urlencoded body) and
  * records the raw values of the arguments the module knows.  The first
@@ -154,10 +160,8 @@ ngx_int_t
 ngx_http_tier_parse_answer(u_char *p, size_t len, ngx_http_tier_answer_t *a)
 {
     int64_t               n;
-    ngx_str_t             key, addr;
-    ngx_uint_t            first, sfirst, mfirst, servers;
-    struct sockaddr_in6   sa;
-    socklen_t             socklen;
+    ngx_str_t             key;
+    ngx_uint_t            first, servers;
     ngx_http_live_json_t  j;
 
     a->naddrs = 0;
@@ -206,93 +210,20 @@ ngx_http_tier_parse_answer(u_char *p, size_t len, ngx_http_tier_answer_t *a)
             continue;
         }
 
-        if (key.len != 7 || ngx_strncmp(key.data, "servers", 7) != 0) {
+        if (key.len == 7 && ngx_strncmp(key.data, "servers", 7) == 0) {
 
-            if (ngx_http_live_json_skip(&j) != NGX_OK) {
-                a->err = "truncated or invalid JSON";
+            if (ngx_http_tier_parse_servers(&j, a) != NGX_OK) {
                 return NGX_DECLINED;
             }
 
+            servers = 1;
             continue;
         }
 
-        servers = 1;
-        a->err = "\"servers\" is not an array of objects";
-
-        if (ngx_http_live_json_char(&j, '[') != NGX_OK) {
-            goto invalid;
+        if (ngx_http_live_json_skip(&j) != NGX_OK) {
+            a->err = "truncated or invalid JSON";
+            return NGX_DECLINED;
         }
-
-        sfirst = 1;
-
-        for ( ;; ) {
-
-            switch (ngx_http_live_json_next(&j, ']', &sfirst)) {
-            case NGX_OK:
-                break;
-            case NGX_DONE:
-                goto servers_done;
-            default:
-                goto invalid;
-            }
-
-            if (ngx_http_live_json_char(&j, '{') != NGX_OK) {
-                goto invalid;
-            }
-
-            mfirst = 1;
-            addr.data = NULL;
-
-            for ( ;; ) {
-
-                switch (ngx_http_live_json_next(&j, '}', &mfirst)) {
-                case NGX_OK:
-                    break;
-                case NGX_DONE:
-                    goto server_done;
-                default:
-                    goto invalid;
-                }
-
-                if (ngx_http_live_json_key(&j, &key) != NGX_OK) {
-                    goto invalid;
-                }
-
-                if (key.len == 4 && ngx_strncmp(key.data, "addr", 4) == 0) {
-                    if (ngx_http_live_json_string(&j, &addr) != NGX_OK) {
-                        goto invalid;
-                    }
-
-                    continue;
-                }
-
-                if (ngx_http_live_json_skip(&j) != NGX_OK) {
-                    goto invalid;
-                }
-            }
-
-        server_done:
-
-            socklen = sizeof(struct sockaddr_in6);
-
-            if (addr.data == NULL
-                || ngx_http_tier_parse_addr(addr.data, addr.len,
-                                            (struct sockaddr *) &sa,
-                                            &socklen)
-                   != NGX_OK)
-            {
-                a->err = "a server without an IP address and port";
-                return NGX_DECLINED;
-            }
-
-            if (a->naddrs < NGX_HTTP_TIER_PEERS_MAX) {
-                a->addrs[a->naddrs++] = addr;
-            }
-        }
-
-    servers_done:
-
-        continue;
     }
 
 done:
@@ -310,14 +241,112 @@ done:
     a->err = NULL;
 
     return NGX_OK;
+}
+
+
+/* the "servers" array: objects whose "addr" must be an address */
+
+static ngx_int_t
+ngx_http_tier_parse_servers(ngx_http_live_json_t *j,
+    ngx_http_tier_answer_t *a)
+{
+    ngx_int_t            rc;
+    ngx_str_t            addr;
+    ngx_uint_t           first;
+    socklen_t            socklen;
+    struct sockaddr_in6  sa;
+
+    if (ngx_http_live_json_char(j, '[') != NGX_OK) {
+        goto invalid;
+    }
+
+    first = 1;
+
+    for ( ;; ) {
+
+        switch (ngx_http_live_json_next(j, ']', &first)) {
+        case NGX_OK:
+            break;
+        case NGX_DONE:
+            return NGX_OK;
+        default:
+            goto invalid;
+        }
+
+        rc = ngx_http_tier_parse_server(j, &addr);
+
+        if (rc == NGX_ERROR) {
+            goto invalid;
+        }
+
+        socklen = sizeof(struct sockaddr_in6);
+
+        if (rc == NGX_DECLINED
+            || ngx_http_tier_parse_addr(addr.data, addr.len,
+                                        (struct sockaddr *) &sa, &socklen)
+               != NGX_OK)
+        {
+            a->err = "a server without an IP address and port";
+            return NGX_DECLINED;
+        }
+
+        if (a->naddrs < NGX_HTTP_TIER_PEERS_MAX) {
+            a->addrs[a->naddrs++] = addr;
+        }
+    }
 
 invalid:
 
-    if (j.pos >= j.last) {
-        a->err = "truncated or invalid JSON";
-    }
+    a->err = (j->pos >= j->last) ? "truncated or invalid JSON"
+                                 : "\"servers\" is not an array of objects";
 
     return NGX_DECLINED;
+}
+
+
+/* one server object: NGX_OK with its "addr", NGX_DECLINED without */
+
+static ngx_int_t
+ngx_http_tier_parse_server(ngx_http_live_json_t *j, ngx_str_t *addr)
+{
+    ngx_str_t   key;
+    ngx_uint_t  first;
+
+    if (ngx_http_live_json_char(j, '{') != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    addr->data = NULL;
+    first = 1;
+
+    for ( ;; ) {
+
+        switch (ngx_http_live_json_next(j, '}', &first)) {
+        case NGX_OK:
+            break;
+        case NGX_DONE:
+            return addr->data ? NGX_OK : NGX_DECLINED;
+        default:
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_live_json_key(j, &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (key.len == 4 && ngx_strncmp(key.data, "addr", 4) == 0) {
+
+            if (ngx_http_live_json_string(j, addr) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_http_live_json_skip(j) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
 }
 
 

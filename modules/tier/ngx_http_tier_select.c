@@ -125,6 +125,11 @@ static ngx_uint_t ngx_http_tier_fail_inactive(ngx_http_live_zone_t *zone,
 
 static ngx_int_t ngx_http_tier_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_tier_compile(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_complex_value_t *cv);
+static ngx_int_t ngx_http_tier_lookup_zone(ngx_conf_t *cf,
+    ngx_http_tier_lookup_conf_t *lcf, ngx_array_t *lookups,
+    ngx_msec_t stale);
 
 
 static ngx_http_variable_t  ngx_http_tier_vars[] = {
@@ -950,14 +955,13 @@ char *
 ngx_http_tier_lookup_conf(ngx_conf_t *cf, ngx_http_tier_lookup_conf_t **lcfp,
     ngx_array_t *lookups)
 {
-    char                              *rv;
-    ngx_int_t                          n;
-    ngx_str_t                         *value, s, key, uri;
-    ngx_url_t                          u;
-    ngx_msec_t                         stale;
-    ngx_uint_t                         i;
-    ngx_http_tier_lookup_conf_t       *lcf, **lp;
-    ngx_http_compile_complex_value_t   ccv;
+    char                          *rv;
+    ngx_int_t                      n;
+    ngx_str_t                     *value, s, key, uri;
+    ngx_url_t                      u;
+    ngx_msec_t                     stale;
+    ngx_uint_t                     i;
+    ngx_http_tier_lookup_conf_t   *lcf, **lp;
 
     value = cf->args->elts;
 
@@ -1049,23 +1053,9 @@ ngx_http_tier_lookup_conf(ngx_conf_t *cf, ngx_http_tier_lookup_conf_t **lcfp,
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &key;
-    ccv.complex_value = &lcf->key;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &uri;
-    ccv.complex_value = &lcf->uri;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+    if (ngx_http_tier_compile(cf, &key, &lcf->key) != NGX_OK
+        || ngx_http_tier_compile(cf, &uri, &lcf->uri) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -1079,7 +1069,46 @@ ngx_http_tier_lookup_conf(ngx_conf_t *cf, ngx_http_tier_lookup_conf_t **lcfp,
         return NGX_CONF_ERROR;
     }
 
-    /* lookups that name the same zone share it */
+    if (ngx_http_tier_lookup_zone(cf, lcf, lookups, stale) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    lp = ngx_array_push(lookups);
+    if (lp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *lp = lcf;
+    *lcfp = lcf;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_tier_compile(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_http_complex_value_t *cv)
+{
+    ngx_http_compile_complex_value_t  ccv;
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = value;
+    ccv.complex_value = cv;
+
+    return ngx_http_compile_complex_value(&ccv);
+}
+
+
+/* lookups that name the same zone share it */
+
+static ngx_int_t
+ngx_http_tier_lookup_zone(ngx_conf_t *cf, ngx_http_tier_lookup_conf_t *lcf,
+    ngx_array_t *lookups, ngx_msec_t stale)
+{
+    ngx_uint_t                     i;
+    ngx_http_tier_lookup_conf_t  **lp;
 
     lp = lookups->elts;
 
@@ -1093,7 +1122,7 @@ ngx_http_tier_lookup_conf(ngx_conf_t *cf, ngx_http_tier_lookup_conf_t **lcfp,
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "zone \"%V\" is already declared with "
                                    "another size", &lcf->zone_name);
-                return NGX_CONF_ERROR;
+                return NGX_ERROR;
             }
 
             lcf->zone = lp[i]->zone;
@@ -1106,7 +1135,7 @@ ngx_http_tier_lookup_conf(ngx_conf_t *cf, ngx_http_tier_lookup_conf_t **lcfp,
                                                   lcf->zone_size,
                                                   &ngx_http_tier_module);
         if (lcf->zone == NULL) {
-            return NGX_CONF_ERROR;
+            return NGX_ERROR;
         }
     }
 
@@ -1114,15 +1143,7 @@ ngx_http_tier_lookup_conf(ngx_conf_t *cf, ngx_http_tier_lookup_conf_t **lcfp,
     lcf->zone->inactive = ngx_max(lcf->zone->inactive, stale);
     lcf->shm_zone = lcf->zone->lru->shm_zone;
 
-    lp = ngx_array_push(lookups);
-    if (lp == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *lp = lcf;
-    *lcfp = lcf;
-
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 
