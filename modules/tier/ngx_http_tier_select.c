@@ -588,20 +588,19 @@ ngx_http_upstream_get_tier_peer(ngx_peer_connection_t *pc, void *data)
     }
 
     if (ctx == NULL) {
-        reason = "no tier_lookup for this upstream in the location";
-
-    } else if (ctx->reason) {
-        reason = ctx->reason;
-
-    } else {
-        reason = "every server of the list failed";
+        ngx_log_error(NGX_LOG_ERR, pc->log, 0,
+                      "tier_select: no server of upstream \"%V\": no "
+                      "tier_lookup for it in this location, and no backup "
+                      "server is up", &tp->upstream->host);
+        return rc;
     }
+
+    reason = ctx->reason ? ctx->reason : "every server of the list failed";
 
     ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                   "tier_select: no server of upstream \"%V\" for key "
                   "\"%V\": %s, and no backup server is up",
-                  &tp->upstream->host, ctx ? &ctx->key : &tp->upstream->host,
-                  reason);
+                  &tp->upstream->host, &ctx->key, reason);
 
     return rc;
 }

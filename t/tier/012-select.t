@@ -331,3 +331,16 @@ backup /x
 --- response_body eval
 ["mid-c /live/s1.m3u8 1\n", "mid-c /live/s1.m3u8 2\n",
  "mid-c /live/s1.m3u8 3\n"]
+
+
+
+=== TEST 16: no tier_lookup for the upstream and no backup up: 502, a clear line
+--- config
+    location /x {
+        proxy_pass http://nobackup;
+    }
+--- request
+GET /x
+--- error_code: 502
+--- error_log
+tier_select: no server of upstream "nobackup": no tier_lookup for it in this location, and no backup server is up
