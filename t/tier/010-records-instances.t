@@ -88,16 +88,6 @@ sub state {
     http_request('POST', $port{$me}, "/tier/admin?id=$id&state=$state");
 }
 
-# wait on a condition: mirrored calls arrive in the background
-sub wait_for {
-    my ($cond, $secs) = @_;
-    my $deadline = time + ($secs // 10);
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return 0;
-}
 
 # 1. a publish at a is recorded at b too
 
