@@ -309,7 +309,7 @@ rtmpq_usage(void)
     fprintf(stderr,
         "usage: rtmpq-tunnel --listen ADDR:PORT [--cafile FILE | --insecure]\n"
         "                    [--fallback] [--retries N] [--cc ALGO]\n"
-        "                    [--bind LOCAL-IP] URI\n"
+        "                    [--bind LOCAL-IP] [--alpn PROTO] URI\n"
         "  URI: rtmpq://host[:port]/app or "
         "rtmp://host[:port]/app?transport=quic\n"
         "  (UDP port 1935 by default; --fallback uses TCP on that port)\n");
@@ -321,9 +321,9 @@ rtmpq_parse_args(rtmpq_tunnel_t *t, int argc, char **argv)
 {
     int          i, insecure;
     char         err[256];
-    const char  *listen, *cafile, *uri, *cc;
+    const char  *listen, *cafile, *uri, *cc, *alpn;
 
-    listen = cafile = uri = cc = NULL;
+    listen = cafile = uri = cc = alpn = NULL;
     insecure = 0;
     t->retries = 3;
 
@@ -333,6 +333,9 @@ rtmpq_parse_args(rtmpq_tunnel_t *t, int argc, char **argv)
 
         } else if (strcmp(argv[i], "--cafile") == 0 && i + 1 < argc) {
             cafile = argv[++i];
+
+        } else if (strcmp(argv[i], "--alpn") == 0 && i + 1 < argc) {
+            alpn = argv[++i];
 
         } else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc) {
             t->bind = argv[++i];
@@ -374,6 +377,7 @@ rtmpq_parse_args(rtmpq_tunnel_t *t, int argc, char **argv)
 
     ngx_live_quic_conf_init(&t->quic, 0);
     t->quic.sni = t->host;
+    t->quic.alpn = alpn;
     t->quic.handshake_timeout = 5000;
 
     if (cc) {

@@ -561,9 +561,18 @@ ngx_live_quic_tls_init(ngx_live_quic_conn_t *qc)
 {
     int                    rc;
     uint8_t                addr[16];
+    gnutls_datum_t         alpn;
     ngx_live_quic_conf_t  *conf;
 
     conf = qc->conf;
+
+    alpn = ngx_live_quic_alpn;
+
+    if (conf->alpn) {
+        /* a client may offer another protocol, to test servers */
+        alpn.data = (unsigned char *) conf->alpn;
+        alpn.size = strlen(conf->alpn);
+    }
 
     /* no GNUTLS_ENABLE_EARLY_DATA: an RTMP publish must not be replayable */
 
@@ -586,7 +595,7 @@ ngx_live_quic_tls_init(ngx_live_quic_conn_t *qc)
         || gnutls_credentials_set(qc->tls, GNUTLS_CRD_CERTIFICATE,
                                   conf->cred)
            != 0
-        || gnutls_alpn_set_protocols(qc->tls, &ngx_live_quic_alpn, 1,
+        || gnutls_alpn_set_protocols(qc->tls, &alpn, 1,
                                      GNUTLS_ALPN_MANDATORY)
            != 0)
     {

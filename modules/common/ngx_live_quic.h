@@ -88,6 +88,7 @@ typedef struct {
 typedef struct {
     void                *cred;           /* gnutls credentials */
     const char          *sni;            /* client: name to verify */
+    const char          *alpn;           /* client: NULL for "rtmpq-01" */
     unsigned             server:1;
     unsigned             verify:1;       /* client: verify the server */
 
