@@ -72,6 +72,7 @@ struct ngx_live_quic_conn_s {
     ngx_live_quic_handler_t *handler;
     void                    *data;
     const char              *reason;
+    char                     reason_buf[80];
 
     ngx_live_quic_stream_t  *streams;
 
@@ -946,6 +947,7 @@ int
 ngx_live_quic_read(ngx_live_quic_conn_t *qc, const uint8_t *pkt, size_t len)
 {
     int                            rc;
+    uint8_t                        alert;
     ngtcp2_pkt_info                pi;
     ngtcp2_connection_close_error  ccerr;
 
@@ -971,7 +973,8 @@ ngx_live_quic_read(ngx_live_quic_conn_t *qc, const uint8_t *pkt, size_t len)
 
     case NGTCP2_ERR_DROP_CONN:
         if (qc->reason == NULL) {
-            qc->reason = "dropped";
+            qc->reason = qc->handshake ? "dropped"
+                                       : "invalid Initial packet, dropped";
         }
         return NGX_LIVE_QUIC_DONE;
 
@@ -979,11 +982,23 @@ ngx_live_quic_read(ngx_live_quic_conn_t *qc, const uint8_t *pkt, size_t len)
         return NGX_LIVE_QUIC_OK;
 
     case NGTCP2_ERR_CRYPTO:
+        alert = ngtcp2_conn_get_tls_alert(qc->conn);
+
         if (qc->reason == NULL) {
-            qc->reason = "TLS handshake failed";
+            if (alert == GNUTLS_A_NO_APPLICATION_PROTOCOL) {
+                qc->reason = "client did not offer ALPN \""
+                             NGX_LIVE_QUIC_ALPN "\"";
+
+            } else {
+                snprintf(qc->reason_buf, sizeof(qc->reason_buf),
+                         "TLS handshake failed: %s",
+                         gnutls_alert_get_strname(alert));
+                qc->reason = qc->reason_buf;
+            }
         }
+
         ngtcp2_connection_close_error_set_transport_error_tls_alert(
-            &ccerr, ngtcp2_conn_get_tls_alert(qc->conn), NULL, 0);
+            &ccerr, alert, NULL, 0);
         break;
 
     default:

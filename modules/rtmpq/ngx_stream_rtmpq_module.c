@@ -785,7 +785,8 @@ ngx_stream_rtmpq_backend_write(ngx_event_t *wev)
 
     if (wev->timedout) {
         ngx_log_error(NGX_LOG_ERR, wev->log, NGX_ETIMEDOUT,
-                      "rtmpq: backend %V timed out", r->peer.name);
+                      "rtmpq: backend %V is unreachable, stream %L reset",
+                      r->peer.name, ngx_live_quic_stream_id(r->stream));
         ngx_stream_rtmpq_relay_fail(r, NULL);
         ngx_stream_rtmpq_flush(ctx, NGX_LIVE_QUIC_OK);
         return;
@@ -807,8 +808,8 @@ ngx_stream_rtmpq_backend_write(ngx_event_t *wev)
 
         if (err) {
             ngx_log_error(NGX_LOG_ERR, wev->log, err,
-                          "rtmpq: connect() to backend %V failed",
-                          r->peer.name);
+                          "rtmpq: backend %V is unreachable, stream %L reset",
+                          r->peer.name, ngx_live_quic_stream_id(r->stream));
             ngx_stream_rtmpq_relay_fail(r, NULL);
             ngx_stream_rtmpq_flush(ctx, NGX_LIVE_QUIC_OK);
             return;

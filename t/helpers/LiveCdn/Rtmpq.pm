@@ -97,11 +97,13 @@ sub start_tunnel {
 }
 
 
-# The QUIC front: ngx_stream_rtmpq_module on $p{quic}, to $p{rtmp}
+# The QUIC front: ngx_stream_rtmpq_module on $p{quic}, to $p{rtmp};
+# "extra" directives for that server, "servers" more stream servers
 sub rtmpq_front_conf {
     my (%p) = @_;
     my $workers = $p{workers} || 1;
     my $extra = $p{extra} || '';
+    my $more = $p{servers} || '';
 
     return <<"EOC";
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
@@ -119,6 +121,7 @@ stream {
         rtmpq_certificate_key $p{key};
         $extra
     }
+    $more
 }
 EOC
 }
