@@ -299,6 +299,11 @@ ngx_live_quic_classify(const uint8_t *pkt, size_t len)
     int                  rc;
     ngtcp2_version_cid   vc;
 
+    if (len == 0) {
+        /* ngtcp2 asserts on an empty datagram (found by fuzz/) */
+        return NGX_LIVE_QUIC_DGRAM_INVALID;
+    }
+
     rc = ngtcp2_pkt_decode_version_cid(&vc, pkt, len, NGX_LIVE_QUIC_CID_LEN);
 
     if (rc == NGTCP2_ERR_VERSION_NEGOTIATION) {
@@ -341,8 +346,9 @@ ngx_live_quic_stateless_reset(ngx_live_quic_conf_t *conf,
     uint8_t             token[NGTCP2_STATELESS_RESET_TOKENLEN];
     uint8_t             rnd[NGX_LIVE_QUIC_MAX_PKT];
 
-    if (ngtcp2_pkt_decode_version_cid(&vc, pkt, len, NGX_LIVE_QUIC_CID_LEN)
-        != 0
+    if (len == 0
+        || ngtcp2_pkt_decode_version_cid(&vc, pkt, len, NGX_LIVE_QUIC_CID_LEN)
+           != 0
         || (pkt[0] & 0x80)
         || len < NGTCP2_MIN_STATELESS_RESET_RANDLEN + 1 + 16 + 1)
     {
@@ -951,7 +957,7 @@ ngx_live_quic_read(ngx_live_quic_conn_t *qc, const uint8_t *pkt, size_t len)
     ngtcp2_pkt_info                pi;
     ngtcp2_connection_close_error  ccerr;
 
-    if (qc->closing) {
+    if (qc->closing || len == 0) {
         return NGX_LIVE_QUIC_OK;
     }
 
