@@ -118,6 +118,8 @@ static int ngx_live_quic_close_cb(ngtcp2_conn *conn, uint32_t flags,
 static int ngx_live_quic_reset_cb(ngtcp2_conn *conn, int64_t id,
     uint64_t final_size, uint64_t code, void *user_data,
     void *stream_user_data);
+static int ngx_live_quic_sreset_cb(ngtcp2_conn *conn,
+    const ngtcp2_pkt_stateless_reset *sr, void *user_data);
 static int ngx_live_quic_stop_cb(ngtcp2_conn *conn, int64_t id,
     uint64_t code, void *user_data, void *stream_user_data);
 
@@ -709,6 +711,7 @@ ngx_live_quic_callbacks(ngx_live_quic_conn_t *qc, ngtcp2_callbacks *cb)
     cb->stream_close = ngx_live_quic_close_cb;
     cb->stream_reset = ngx_live_quic_reset_cb;
     cb->stream_stop_sending = ngx_live_quic_stop_cb;
+    cb->recv_stateless_reset = ngx_live_quic_sreset_cb;
 }
 
 
@@ -944,6 +947,20 @@ ngx_live_quic_stop_cb(ngtcp2_conn *conn, int64_t id, uint64_t code,
 {
     return ngx_live_quic_reset_cb(conn, id, 0, code, user_data,
                                   stream_user_data);
+}
+
+
+/* the server lost the connection (a reload, or another worker) */
+
+static int
+ngx_live_quic_sreset_cb(ngtcp2_conn *conn,
+    const ngtcp2_pkt_stateless_reset *sr, void *user_data)
+{
+    ngx_live_quic_conn_t  *qc = user_data;
+
+    qc->reason = "stateless reset by the peer";
+
+    return 0;
 }
 
 

@@ -44,6 +44,7 @@ typedef struct {
     ngx_stream_rtmpq_srv_conf_t *conf;
     ngx_live_quic_conn_t        *qc;
     ngx_stream_rtmpq_relay_t    *relays;
+    const char                  *reason;
     ngx_event_t                  timer;
     unsigned                     counted:1;     /* in conf->handshakes */
     unsigned                     closing:1;
@@ -377,6 +378,9 @@ ngx_stream_rtmpq_first(ngx_stream_session_t *s, ngx_stream_rtmpq_ctx_t *ctx)
 
     c->read->handler = ngx_stream_rtmpq_read_handler;
 
+    /* a worker that shuts down closes it (ngx_close_idle_connections) */
+    c->idle = 1;
+
     ngx_stream_rtmpq_flush(ctx, ngx_live_quic_read(ctx->qc, pkt, len));
 }
 
@@ -444,6 +448,17 @@ ngx_stream_rtmpq_read_handler(ngx_event_t *rev)
     c = rev->data;
     s = c->data;
     ctx = ngx_stream_get_module_ctx(s, ngx_stream_rtmpq_module);
+
+    if (c->close) {
+        /*
+         * a reload or a stop: the listening socket is already closed, so
+         * no CONNECTION_CLOSE can leave; the client learns of it from a
+         * stateless reset of the new workers
+         */
+        ctx->reason = "worker shutting down";
+        ngx_stream_rtmpq_finalize(ctx);
+        return;
+    }
 
     n = c->recv(c, pkt, sizeof(pkt));
 
@@ -519,7 +534,7 @@ ngx_stream_rtmpq_finalize(ngx_stream_rtmpq_ctx_t *ctx)
     ctx->closing = 1;
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0, "rtmpq: connection closed: %s",
-                  ctx->qc ? ngx_live_quic_reason(ctx->qc) : "no connection");
+                  ctx->reason ? ctx->reason : ngx_live_quic_reason(ctx->qc));
 
     ngx_stream_finalize_session(ctx->session, NGX_STREAM_OK);
 }
