@@ -61,6 +61,39 @@ ngx_http_live_json_escape(u_char *dst, u_char *src, size_t size)
 
 
 /*
+ * A 302 to the URL, for one terminal only: no cache may keep it.  The
+ * status to return from the handler, or 500.
+ */
+
+ngx_int_t
+ngx_http_live_redirect(ngx_http_request_t *r, ngx_str_t *location)
+{
+    ngx_table_elt_t  *h;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_live_add_header(r, "Cache-Control", &ngx_http_live_no_store)
+        == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clear_location(r);
+
+    h = ngx_http_live_add_header(r, "Location", location);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.location = h;
+
+    return NGX_HTTP_MOVED_TEMPORARILY;
+}
+
+
+/*
  * Answers with the buffer as the whole body.  The answers of the suite are
  * made for one terminal (a chosen server, a trimmed playlist), so no cache
  * may keep them.  A NULL type takes the content type from the extension.
@@ -172,4 +205,25 @@ ngx_http_live_add_header(ngx_http_request_t *r, char *key, ngx_str_t *value)
     h->value = *value;
 
     return h;
+}
+
+
+/* registers a module's table of variables, ngx_http_null_variable last */
+
+ngx_int_t
+ngx_http_live_add_variables(ngx_conf_t *cf, ngx_http_variable_t *vars)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
 }

@@ -23,6 +23,8 @@ NGX_HTTP_LIVE_HIDDEN
 ngx_table_elt_t *ngx_http_live_add_header(ngx_http_request_t *r, char *key,
     ngx_str_t *value);
 NGX_HTTP_LIVE_HIDDEN
+ngx_int_t ngx_http_live_redirect(ngx_http_request_t *r, ngx_str_t *location);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_live_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 NGX_HTTP_LIVE_HIDDEN
@@ -31,6 +33,10 @@ ngx_int_t ngx_http_live_send_json(ngx_http_request_t *r, ngx_uint_t status,
 NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_live_send_error(ngx_http_request_t *r, ngx_uint_t status,
     char *code, char *detail);
+
+NGX_HTTP_LIVE_HIDDEN
+ngx_int_t ngx_http_live_add_variables(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
 
 
 #endif /* _NGX_HTTP_LIVE_COMMON_H_INCLUDED_ */

@@ -20,14 +20,11 @@
 
 
 typedef struct {
-    u_char                          color;
+    ngx_http_live_zone_node_t       zn;
     u_char                          updating;
     u_char                          failed;
     u_char                          backoff;
     u_char                          logged;
-    u_char                          dummy;
-    u_short                         len;
-    ngx_queue_t                     queue;
     ngx_msec_t                      last;
     ngx_msec_t                      fetched;
     ngx_msec_t                      lock_expire;
@@ -37,18 +34,17 @@ typedef struct {
     time_t                          ttl;
     size_t                          value_len;
     u_char                         *value;
-    u_char                          data[1];
 } ngx_http_live_lookup_node_t;
 
 
-typedef struct {
-    ngx_rbtree_t                    rbtree;
-    ngx_rbtree_node_t               sentinel;
-    ngx_queue_t                     queue;
-} ngx_http_live_lookup_shctx_t;
-
-
-/* one subrequest to the service, owned by the request that started it */
+/*
+ * One subrequest to the service, in the pool of the request that started
+ * it.  It is always a background subrequest, even when that request waits
+ * for it: a waited one ends with 499 as soon as its client goes, and so
+ * would fail every request, in every worker, that waits on the key.  A
+ * background one runs to its end whether or not the client is still
+ * there; the request that started it waits like any other waiter.
+ */
 
 typedef struct {
     ngx_http_live_lookup_zone_t    *zone;
@@ -61,6 +57,7 @@ typedef struct {
     ngx_msec_t                      started;
     ngx_uint_t                      done;
     ngx_uint_t                      ok;
+    ngx_uint_t                      cancelled;
     ngx_uint_t                      too_big;
     ngx_str_t                       value;
     time_t                          ttl;
@@ -96,21 +93,15 @@ static void ngx_http_live_lookup_notify(ngx_http_live_lookup_zone_t *zone,
     ngx_str_t *key, uint32_t hash);
 static ngx_int_t ngx_http_live_lookup_wait(ngx_http_request_t *r,
     ngx_http_live_lookup_t *lk);
+static ngx_int_t ngx_http_live_lookup_wake_init(ngx_http_request_t *r,
+    ngx_http_live_lookup_t *lk);
 static void ngx_http_live_lookup_unwait(ngx_http_live_lookup_t *lk);
 static void ngx_http_live_lookup_wake(ngx_event_t *ev);
 static void ngx_http_live_lookup_wait_cleanup(void *data);
-static ngx_http_live_lookup_node_t *ngx_http_live_lookup_find(
-    ngx_http_live_lookup_zone_t *zone, ngx_str_t *key, uint32_t hash);
-static ngx_http_live_lookup_node_t *ngx_http_live_lookup_create(
-    ngx_http_live_lookup_zone_t *zone, ngx_str_t *key, uint32_t hash);
-static void *ngx_http_live_lookup_alloc(ngx_http_live_lookup_zone_t *zone,
-    size_t size);
-static void ngx_http_live_lookup_expire(ngx_http_live_lookup_zone_t *zone,
-    ngx_uint_t n);
-static void ngx_http_live_lookup_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_int_t ngx_http_live_lookup_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
+static ngx_uint_t ngx_http_live_lookup_inactive(ngx_http_live_zone_t *lru,
+    ngx_http_live_zone_node_t *zn);
+static void ngx_http_live_lookup_free(ngx_http_live_zone_t *lru,
+    ngx_http_live_zone_node_t *zn);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -137,6 +128,12 @@ ngx_http_live_lookup(ngx_http_request_t *r, ngx_shm_zone_t *shm_zone,
             return NGX_AGAIN;
         }
 
+        if (f->cancelled) {
+            /* not an answer: look at the zone again, as a waiter does */
+            ngx_http_live_lookup_unwait(lk);
+            break;
+        }
+
         lk->state = NGX_HTTP_LIVE_LOOKUP_DONE;
 
         if (f->ok) {
@@ -160,7 +157,7 @@ ngx_http_live_lookup(ngx_http_request_t *r, ngx_shm_zone_t *shm_zone,
 
     default: /* NGX_HTTP_LIVE_LOOKUP_NEW */
         lk->request = r;
-        lk->zone = shm_zone->data;
+        lk->zone = ((ngx_http_live_zone_t *) shm_zone->data)->data;
         lk->hash = ngx_crc32_short(lk->key.data, lk->key.len);
         lk->started = ngx_current_msec;
 
@@ -274,31 +271,31 @@ static ngx_int_t
 ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
     ngx_msec_t *lock_expire)
 {
-    ngx_int_t                      rc;
-    ngx_msec_t                     now, period;
-    ngx_msec_int_t                 age;
-    ngx_http_live_lookup_node_t   *node;
-    ngx_http_live_lookup_zone_t   *zone;
-    ngx_http_live_lookup_shctx_t  *sh;
+    ngx_int_t                     rc;
+    ngx_msec_t                    now, period;
+    ngx_msec_int_t                age;
+    ngx_slab_pool_t              *shpool;
+    ngx_http_live_lookup_node_t  *node;
+    ngx_http_live_lookup_zone_t  *zone;
 
     zone = lk->zone;
+    shpool = zone->lru->shpool;
     now = ngx_current_msec;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_shmtx_lock(&shpool->mutex);
 
-    ngx_http_live_lookup_expire(zone, 1);
+    /* as limit_req: up to two entries unused for "inactive" go */
+    ngx_http_live_zone_expire(zone->lru, 2);
 
-    node = ngx_http_live_lookup_find(zone, &lk->key, lk->hash);
+    node = (ngx_http_live_lookup_node_t *)
+               ngx_http_live_zone_find(zone->lru, &lk->key, lk->hash);
 
     if (node == NULL) {
-        node = ngx_http_live_lookup_create(zone, &lk->key, lk->hash);
+        node = (ngx_http_live_lookup_node_t *)
+                   ngx_http_live_zone_insert(zone->lru, &lk->key, lk->hash);
 
         if (node == NULL) {
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "live lookup: could not allocate node%s",
-                          zone->shpool->log_ctx);
+            ngx_shmtx_unlock(&shpool->mutex);
 
             /* still fetch; concurrent misses will not share it */
             *lock_expire = now + zone->lock;
@@ -308,11 +305,8 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
         /* a new node has no answer and no claim: the miss path below */
     }
 
-    sh = zone->sh;
-
     node->last = now;
-    ngx_queue_remove(&node->queue);
-    ngx_queue_insert_head(&sh->queue, &node->queue);
+    ngx_http_live_zone_touch(zone->lru, &node->zn);
 
     rc = NGX_BUSY;
 
@@ -323,7 +317,7 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
         if (age < (ngx_msec_int_t) (period + zone->stale)) {
 
             if (ngx_http_live_lookup_copy(r, lk, node) != NGX_OK) {
-                ngx_shmtx_unlock(&zone->shpool->mutex);
+                ngx_shmtx_unlock(&shpool->mutex);
                 return NGX_ERROR;
             }
 
@@ -338,7 +332,7 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
                 rc = NGX_DONE;
             }
 
-            ngx_shmtx_unlock(&zone->shpool->mutex);
+            ngx_shmtx_unlock(&shpool->mutex);
 
             ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "live lookup: \"%V\" hit, age:%M source:%ui%s",
@@ -351,7 +345,7 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
     /* no usable answer */
 
     if (ngx_http_live_lookup_claimed(node, now)) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
+        ngx_shmtx_unlock(&shpool->mutex);
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "live lookup: \"%V\" miss, waiting", &lk->key);
@@ -359,7 +353,7 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
     }
 
     if (node->backoff && (ngx_msec_int_t) (now - node->retry) < 0) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
+        ngx_shmtx_unlock(&shpool->mutex);
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "live lookup: \"%V\" miss, failed lately", &lk->key);
@@ -368,7 +362,7 @@ ngx_http_live_lookup_check(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
 
     *lock_expire = ngx_http_live_lookup_claim(zone, node, now);
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    ngx_shmtx_unlock(&shpool->mutex);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "live lookup: \"%V\" miss, fetching", &lk->key);
@@ -435,6 +429,12 @@ ngx_http_live_lookup_fetch(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
         goto failed;
     }
 
+    /* the request that started a waited fetch is woken by its end */
+
+    if (!background && ngx_http_live_lookup_wake_init(r, lk) != NGX_OK) {
+        goto failed;
+    }
+
     f->zone = lk->zone;
     f->lk = background ? NULL : lk;
     f->key = lk->key;
@@ -465,9 +465,7 @@ ngx_http_live_lookup_fetch(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
     cln->handler = ngx_http_live_lookup_fetch_cleanup;
     cln->data = f;
 
-    flags = NGX_HTTP_SUBREQUEST_IN_MEMORY
-            | (background ? NGX_HTTP_SUBREQUEST_BACKGROUND
-                          : NGX_HTTP_SUBREQUEST_WAITED);
+    flags = NGX_HTTP_SUBREQUEST_IN_MEMORY|NGX_HTTP_SUBREQUEST_BACKGROUND;
 
     if (ngx_http_subrequest(r, &lk->uri, &lk->args, &sr, ps, flags)
         != NGX_OK)
@@ -519,6 +517,29 @@ ngx_http_live_lookup_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
     f->done = 1;
 
+    if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST
+        || (r->connection->error && rc != NGX_OK && rc != NGX_DONE))
+    {
+        /*
+         * cut short by the client's side, not answered by the service:
+         * no failure, no back-off; a request that waits fetches again
+         */
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "live lookup: \"%V\" fetch cancelled", &f->key);
+
+        f->cancelled = 1;
+
+        ngx_http_live_lookup_release(f->zone, &f->key, f->hash,
+                                     f->lock_expire);
+
+        if (f->lk && !f->lk->wake.posted) {
+            ngx_post_event(&f->lk->wake, &ngx_posted_events);
+        }
+
+        return rc;
+    }
+
     status = r->headers_out.status;
 
     ngx_memzero(&a, sizeof(ngx_http_live_lookup_answer_t));
@@ -557,6 +578,10 @@ ngx_http_live_lookup_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     ngx_http_live_lookup_store(r, f, &a, rc == NGX_OK ? status : 0);
 
     ngx_http_live_lookup_notify(f->zone, &f->key, f->hash);
+
+    if (f->lk && !f->lk->wake.posted) {
+        ngx_post_event(&f->lk->wake, &ngx_posted_events);
+    }
 
     /*
      * a failed fetch must not fail the request that started it: a
@@ -692,46 +717,55 @@ ngx_http_live_lookup_store(ngx_http_request_t *r,
     u_char                       *value;
     ngx_msec_t                    now;
     ngx_uint_t                    log;
+    ngx_slab_pool_t              *shpool;
     ngx_http_live_lookup_node_t  *node;
     ngx_http_live_lookup_zone_t  *zone;
 
     zone = f->zone;
+    shpool = zone->lru->shpool;
     now = ngx_current_msec;
     log = 0;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_shmtx_lock(&shpool->mutex);
 
-    node = ngx_http_live_lookup_find(zone, &f->key, f->hash);
+    /* first, as the eviction in alloc() may take any node */
+
+    value = f->ok ? ngx_http_live_zone_alloc(zone->lru, f->value.len + 1)
+                  : NULL;
+
+    node = (ngx_http_live_lookup_node_t *)
+               ngx_http_live_zone_find(zone->lru, &f->key, f->hash);
 
     if (f->ok) {
-        if (node == NULL) {
-            node = ngx_http_live_lookup_create(zone, &f->key, f->hash);
-        }
-
-        value = NULL;
-
-        if (node) {
-            value = ngx_http_live_lookup_alloc(zone, f->value.len + 1);
-
-            /* the eviction in alloc() may have taken the node itself */
-            node = ngx_http_live_lookup_find(zone, &f->key, f->hash);
+        if (node == NULL && value) {
+            node = (ngx_http_live_lookup_node_t *)
+                       ngx_http_live_zone_insert(zone->lru, &f->key,
+                                                 f->hash);
         }
 
         if (node == NULL || value == NULL) {
             if (value) {
-                ngx_slab_free_locked(zone->shpool, value);
+                ngx_slab_free_locked(shpool, value);
             }
 
-            ngx_shmtx_unlock(&zone->shpool->mutex);
+            if (node && node->owner == ngx_pid
+                && node->lock_expire == f->lock_expire)
+            {
+                node->updating = 0;
+            }
 
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "live lookup: \"%V\" could not store the "
-                          "answer%s", &f->key, zone->shpool->log_ctx);
+            ngx_shmtx_unlock(&shpool->mutex);
+
+            /* the zone said why, once a minute at most */
+
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "live lookup: \"%V\" could not store the "
+                           "answer", &f->key);
             return;
         }
 
         if (node->value) {
-            ngx_slab_free_locked(zone->shpool, node->value);
+            ngx_slab_free_locked(shpool, node->value);
         }
 
         ngx_memcpy(value, f->value.data, f->value.len);
@@ -769,7 +803,7 @@ ngx_http_live_lookup_store(ngx_http_request_t *r,
         node->updating = 0;
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    ngx_shmtx_unlock(&shpool->mutex);
 
     if (log) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -788,9 +822,10 @@ ngx_http_live_lookup_release(ngx_http_live_lookup_zone_t *zone,
 {
     ngx_http_live_lookup_node_t  *node;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_shmtx_lock(&zone->lru->shpool->mutex);
 
-    node = ngx_http_live_lookup_find(zone, key, hash);
+    node = (ngx_http_live_lookup_node_t *)
+               ngx_http_live_zone_find(zone->lru, key, hash);
 
     if (node
         && node->updating
@@ -800,7 +835,7 @@ ngx_http_live_lookup_release(ngx_http_live_lookup_zone_t *zone,
         node->updating = 0;
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    ngx_shmtx_unlock(&zone->lru->shpool->mutex);
 
     ngx_http_live_lookup_notify(zone, key, hash);
 }
@@ -861,24 +896,10 @@ ngx_http_live_lookup_notify(ngx_http_live_lookup_zone_t *zone,
 static ngx_int_t
 ngx_http_live_lookup_wait(ngx_http_request_t *r, ngx_http_live_lookup_t *lk)
 {
-    ngx_msec_t           delay;
-    ngx_http_cleanup_t  *cln;
+    ngx_msec_t  delay;
 
-    if (lk->wake.handler == NULL) {
-
-        /* without it, a request gone while waiting leaves a live timer */
-
-        cln = ngx_http_cleanup_add(r, 0);
-        if (cln == NULL) {
-            return NGX_ERROR;
-        }
-
-        cln->handler = ngx_http_live_lookup_wait_cleanup;
-        cln->data = lk;
-
-        lk->wake.handler = ngx_http_live_lookup_wake;
-        lk->wake.data = lk;
-        lk->wake.log = r->connection->log;
+    if (ngx_http_live_lookup_wake_init(r, lk) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     ngx_queue_insert_tail(&lk->zone->waiting, &lk->queue);
@@ -898,6 +919,34 @@ ngx_http_live_lookup_wait(ngx_http_request_t *r, ngx_http_live_lookup_t *lk)
     delay = ngx_min(delay, NGX_HTTP_LIVE_LOOKUP_MAX_POLL);
 
     ngx_add_timer(&lk->wake, delay);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_live_lookup_wake_init(ngx_http_request_t *r,
+    ngx_http_live_lookup_t *lk)
+{
+    ngx_http_cleanup_t  *cln;
+
+    if (lk->wake.handler) {
+        return NGX_OK;
+    }
+
+    /* without it, a request gone while waiting leaves a live event */
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_live_lookup_wait_cleanup;
+    cln->data = lk;
+
+    lk->wake.handler = ngx_http_live_lookup_wake;
+    lk->wake.data = lk;
+    lk->wake.log = r->connection->log;
 
     return NGX_OK;
 }
@@ -955,204 +1004,45 @@ ngx_http_live_lookup_wait_cleanup(void *data)
 }
 
 
-static ngx_http_live_lookup_node_t *
-ngx_http_live_lookup_find(ngx_http_live_lookup_zone_t *zone, ngx_str_t *key,
-    uint32_t hash)
+/* an entry unused for "inactive" may go, unless it is being fetched */
+
+static ngx_uint_t
+ngx_http_live_lookup_inactive(ngx_http_live_zone_t *lru,
+    ngx_http_live_zone_node_t *zn)
 {
-    ngx_int_t                      rc;
-    ngx_rbtree_node_t             *node, *sentinel;
-    ngx_http_live_lookup_node_t   *ln;
-    ngx_http_live_lookup_shctx_t  *sh;
+    ngx_http_live_lookup_zone_t *zone = lru->data;
 
-    sh = zone->sh;
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
+    ngx_msec_t                    now;
+    ngx_http_live_lookup_node_t  *node;
 
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        /* hash == node->key */
-
-        ln = (ngx_http_live_lookup_node_t *) &node->color;
-
-        rc = ngx_memn2cmp(key->data, ln->data, key->len, (size_t) ln->len);
-
-        if (rc == 0) {
-            return ln;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-static ngx_http_live_lookup_node_t *
-ngx_http_live_lookup_create(ngx_http_live_lookup_zone_t *zone, ngx_str_t *key,
-    uint32_t hash)
-{
-    size_t                         size;
-    ngx_rbtree_node_t             *node;
-    ngx_http_live_lookup_node_t   *ln;
-    ngx_http_live_lookup_shctx_t  *sh;
-
-    sh = zone->sh;
-
-    size = offsetof(ngx_rbtree_node_t, color)
-           + offsetof(ngx_http_live_lookup_node_t, data)
-           + key->len;
-
-    node = ngx_http_live_lookup_alloc(zone, size);
-    if (node == NULL) {
-        return NULL;
-    }
-
-    node->key = hash;
-
-    ln = (ngx_http_live_lookup_node_t *) &node->color;
-
-    ngx_memzero(&ln->updating,
-                offsetof(ngx_http_live_lookup_node_t, data)
-                - offsetof(ngx_http_live_lookup_node_t, updating));
-
-    ln->len = (u_short) key->len;
-    ln->last = ngx_current_msec;
-    ngx_memcpy(ln->data, key->data, key->len);
-
-    ngx_rbtree_insert(&sh->rbtree, node);
-    ngx_queue_insert_head(&sh->queue, &ln->queue);
-
-    return ln;
-}
-
-
-/* allocates in the locked zone, evicting the least recently used */
-
-static void *
-ngx_http_live_lookup_alloc(ngx_http_live_lookup_zone_t *zone, size_t size)
-{
-    void        *p;
-    ngx_uint_t   i;
-
-    for (i = 0; i < 16; i++) {
-        p = ngx_slab_alloc_locked(zone->shpool, size);
-        if (p) {
-            return p;
-        }
-
-        ngx_http_live_lookup_expire(zone, 0);
-    }
-
-    return NULL;
-}
-
-
-/*
- * n == 0: evict the least recently used node, and up to two more that
- * are inactive; n == 1: only up to two inactive ones (as limit_req)
- */
-
-static void
-ngx_http_live_lookup_expire(ngx_http_live_lookup_zone_t *zone, ngx_uint_t n)
-{
-    ngx_msec_t                     now;
-    ngx_queue_t                   *q;
-    ngx_rbtree_node_t             *node;
-    ngx_http_live_lookup_node_t   *ln;
-    ngx_http_live_lookup_shctx_t  *sh;
-
-    sh = zone->sh;
+    node = (ngx_http_live_lookup_node_t *) zn;
     now = ngx_current_msec;
 
-    while (n < 3) {
-
-        if (ngx_queue_empty(&sh->queue)) {
-            return;
-        }
-
-        q = ngx_queue_last(&sh->queue);
-
-        ln = ngx_queue_data(q, ngx_http_live_lookup_node_t, queue);
-
-        if (n++ != 0) {
-
-            if ((ngx_msec_int_t) (now - ln->last)
-                < (ngx_msec_int_t) zone->inactive)
-            {
-                return;
-            }
-
-            if (ln->updating
-                && (ngx_msec_int_t) (now - ln->lock_expire) < 0)
-            {
-                return;
-            }
-        }
-
-        ngx_queue_remove(q);
-
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) ln - offsetof(ngx_rbtree_node_t, color));
-
-        ngx_rbtree_delete(&sh->rbtree, node);
-
-        if (ln->value) {
-            ngx_slab_free_locked(zone->shpool, ln->value);
-        }
-
-        ngx_slab_free_locked(zone->shpool, node);
+    if ((ngx_msec_int_t) (now - node->last)
+        < (ngx_msec_int_t) zone->inactive)
+    {
+        return 0;
     }
+
+    if (node->updating && (ngx_msec_int_t) (now - node->lock_expire) < 0) {
+        return 0;
+    }
+
+    return 1;
 }
 
 
 static void
-ngx_http_live_lookup_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+ngx_http_live_lookup_free(ngx_http_live_zone_t *lru,
+    ngx_http_live_zone_node_t *zn)
 {
-    ngx_rbtree_node_t            **p;
-    ngx_http_live_lookup_node_t   *ln, *lnt;
+    ngx_http_live_lookup_node_t  *node;
 
-    for ( ;; ) {
+    node = (ngx_http_live_lookup_node_t *) zn;
 
-        if (node->key < temp->key) {
-
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-
-            p = &temp->right;
-
-        } else { /* node->key == temp->key */
-
-            ln = (ngx_http_live_lookup_node_t *) &node->color;
-            lnt = (ngx_http_live_lookup_node_t *) &temp->color;
-
-            p = (ngx_memn2cmp(ln->data, lnt->data, ln->len, lnt->len) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
+    if (node->value) {
+        ngx_slab_free_locked(lru->shpool, node->value);
     }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
 }
 
 
@@ -1175,26 +1065,24 @@ ngx_http_live_lookup_zone_t *
 ngx_http_live_lookup_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t size,
     void *tag)
 {
-    ngx_shm_zone_t               *shm_zone;
     ngx_http_live_lookup_zone_t  *zone;
-
-    shm_zone = ngx_shared_memory_add(cf, name, size, tag);
-    if (shm_zone == NULL) {
-        return NULL;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate zone \"%V\"", name);
-        return NULL;
-    }
 
     zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_live_lookup_zone_t));
     if (zone == NULL) {
         return NULL;
     }
 
-    zone->shm_zone = shm_zone;
+    zone->lru = ngx_http_live_zone_add(cf, name, size, tag,
+                                       "live lookup zone");
+    if (zone->lru == NULL) {
+        return NULL;
+    }
+
+    zone->lru->node_size = sizeof(ngx_http_live_lookup_node_t);
+    zone->lru->inactive = ngx_http_live_lookup_inactive;
+    zone->lru->free = ngx_http_live_lookup_free;
+    zone->lru->data = zone;
+
     zone->refresh = 60000;
     zone->stale = 600000;
     zone->inactive = 600000;
@@ -1204,60 +1092,5 @@ ngx_http_live_lookup_zone_add(ngx_conf_t *cf, ngx_str_t *name, size_t size,
 
     ngx_queue_init(&zone->waiting);
 
-    shm_zone->init = ngx_http_live_lookup_init_zone;
-    shm_zone->data = zone;
-
     return zone;
-}
-
-
-static ngx_int_t
-ngx_http_live_lookup_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_live_lookup_zone_t  *ozone = data;
-
-    size_t                         len;
-    ngx_http_live_lookup_zone_t   *zone;
-    ngx_http_live_lookup_shctx_t  *sh;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        /* reload: the entries and their claims live on */
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_http_live_lookup_shctx_t));
-    if (sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->sh = sh;
-    zone->shpool->data = sh;
-
-    ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
-                    ngx_http_live_lookup_rbtree_insert_value);
-
-    ngx_queue_init(&sh->queue);
-
-    len = sizeof(" in live lookup zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in live lookup zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    return NGX_OK;
 }

@@ -12,12 +12,21 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include "ngx_http_live_common.h"
+#include "ngx_http_live_zone.h"
 
 
 /*
  * The lookup cache of SPEC 1.1: answers of an outside service, fetched
- * with in-memory subrequests to an internal location, kept in a shared
- * memory zone (slab + rbtree + LRU) that every worker sees.
+ * with in-memory subrequests to an internal location, kept in an LRU
+ * zone of the kit (ngx_http_live_zone.h) that every worker sees.
+ *
+ * Use: ngx_http_live_lookup_zone_add() from the directive that declares
+ * the zone (then set refresh, stale, ... as the directive says); the
+ * referring directives keep the ngx_shm_zone_t of that name;
+ * ngx_http_live_lookup_init() from the module's postconfiguration; per
+ * request, ngx_http_live_lookup().  One fetch per key is in flight
+ * across all workers; it outlives the client that started it, and a
+ * fetch cut short by a client never counts as a failure of the service.
  */
 
 
@@ -27,9 +36,7 @@
 
 
 typedef struct {
-    ngx_shm_zone_t                 *shm_zone;
-    ngx_slab_pool_t                *shpool;
-    void                           *sh;
+    ngx_http_live_zone_t           *lru;     /* lru->data is this */
 
     ngx_msec_t                      refresh;
     ngx_msec_t                      stale;

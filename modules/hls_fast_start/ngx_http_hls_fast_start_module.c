@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 #include <ngx_md5.h>
 #include "ngx_http_live_common.h"
+#include "ngx_http_live_zone.h"
 #include "ngx_http_hls_fast_start_playlist.h"
 
 #if (NGX_LINUX)
@@ -27,25 +28,10 @@
 #define NGX_HTTP_HLS_FAST_START_PASS     4
 
 
+/* a terminal seen on a playlist: the key is the md5 of its key and URI */
 typedef struct {
-    ngx_rbtree_t                     rbtree;
-    ngx_rbtree_node_t                sentinel;
-    ngx_queue_t                      queue;
-} ngx_http_hls_fast_start_shctx_t;
-
-
-typedef struct {
-    ngx_http_hls_fast_start_shctx_t *sh;
-    ngx_slab_pool_t                 *shpool;
-} ngx_http_hls_fast_start_zone_t;
-
-
-/* a terminal seen on a playlist: md5 of the key and the URI */
-typedef struct {
-    ngx_rbtree_node_t                node;
-    ngx_queue_t                      queue;
+    ngx_http_live_zone_node_t        zn;
     ngx_msec_t                       expire;
-    u_char                           md5[16];
 } ngx_http_hls_fast_start_node_t;
 
 
@@ -105,11 +91,8 @@ static ngx_int_t ngx_http_hls_fast_start_read(u_char *path, ngx_log_t *log,
     ngx_file_info_t *fi, u_char **data);
 static ngx_int_t ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5);
-static void ngx_http_hls_fast_start_expire(
-    ngx_http_hls_fast_start_zone_t *zone, ngx_uint_t n, ngx_uint_t force);
-static void ngx_http_hls_fast_start_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel);
+static ngx_uint_t ngx_http_hls_fast_start_inactive(ngx_http_live_zone_t *zone,
+    ngx_http_live_zone_node_t *zn);
 static ngx_http_hls_fast_start_dir_t *ngx_http_hls_fast_start_dir(
     ngx_http_request_t *r, ngx_http_hls_fast_start_main_conf_t *mcf,
     u_char *path, size_t len);
@@ -133,8 +116,6 @@ static void ngx_http_hls_fast_start_inotify_handler(ngx_event_t *rev);
 static void ngx_http_hls_fast_start_cleanup(void *data);
 static ngx_int_t ngx_http_hls_fast_start_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_hls_fast_start_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 static void *ngx_http_hls_fast_start_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_hls_fast_start_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_hls_fast_start_merge_loc_conf(ngx_conf_t *cf,
@@ -555,83 +536,51 @@ ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5)
 {
     ngx_int_t                        rc;
+    ngx_str_t                        key;
     ngx_msec_t                       now;
     ngx_rbtree_key_t                 hash;
-    ngx_rbtree_node_t               *node, *sentinel;
+    ngx_http_live_zone_t            *zone;
     ngx_http_hls_fast_start_node_t  *fs;
-    ngx_http_hls_fast_start_zone_t  *zone;
 
     zone = lcf->shm_zone->data;
     now = ngx_current_msec;
 
+    key.data = md5;
+    key.len = 16;
     ngx_memcpy(&hash, md5, sizeof(ngx_rbtree_key_t));
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    ngx_http_hls_fast_start_expire(zone, 2, 0);
+    ngx_http_live_zone_expire(zone, 2);
 
-    node = zone->sh->rbtree.root;
-    sentinel = zone->sh->rbtree.sentinel;
+    fs = (ngx_http_hls_fast_start_node_t *)
+             ngx_http_live_zone_find(zone, &key, hash);
 
-    while (node != sentinel) {
+    if (fs) {
+        /* an idle terminal is new again */
 
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
+        rc = ((ngx_msec_int_t) (now - fs->expire) > 0) ? NGX_OK
+                                                        : NGX_DECLINED;
 
-        fs = (ngx_http_hls_fast_start_node_t *) node;
+        fs->expire = now + lcf->session;
+        ngx_http_live_zone_touch(zone, &fs->zn);
 
-        rc = ngx_memcmp(md5, fs->md5, 16);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
 
-        if (rc == 0) {
-
-            /* an idle terminal is new again */
-
-            rc = ((ngx_msec_int_t) (now - fs->expire) > 0) ? NGX_OK
-                                                            : NGX_DECLINED;
-
-            fs->expire = now + lcf->session;
-
-            ngx_queue_remove(&fs->queue);
-            ngx_queue_insert_head(&zone->sh->queue, &fs->queue);
-
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-
-            return rc;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
+        return rc;
     }
 
-    fs = ngx_slab_alloc_locked(zone->shpool,
-                               sizeof(ngx_http_hls_fast_start_node_t));
+    /* a full zone forgets the least recently seen terminals */
+
+    fs = (ngx_http_hls_fast_start_node_t *)
+             ngx_http_live_zone_insert(zone, &key, hash);
 
     if (fs == NULL) {
-
-        /* the zone is full: the least recently seen terminals go */
-
-        ngx_http_hls_fast_start_expire(zone, 3, 1);
-
-        fs = ngx_slab_alloc_locked(zone->shpool,
-                                   sizeof(ngx_http_hls_fast_start_node_t));
-
-        if (fs == NULL) {
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "hls fast start: could not allocate node in "
-                          "zone \"%V\"", &lcf->shm_zone->shm.name);
-            return NGX_ERROR;
-        }
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_ERROR;
     }
 
-    fs->node.key = hash;
     fs->expire = now + lcf->session;
-    ngx_memcpy(fs->md5, md5, 16);
-
-    ngx_rbtree_insert(&zone->sh->rbtree, &fs->node);
-    ngx_queue_insert_head(&zone->sh->queue, &fs->queue);
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
@@ -639,66 +588,17 @@ ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
 }
 
 
-static void
-ngx_http_hls_fast_start_expire(ngx_http_hls_fast_start_zone_t *zone,
-    ngx_uint_t n, ngx_uint_t force)
+/* a terminal idle for its session may go */
+
+static ngx_uint_t
+ngx_http_hls_fast_start_inactive(ngx_http_live_zone_t *zone,
+    ngx_http_live_zone_node_t *zn)
 {
-    ngx_queue_t                     *q;
     ngx_http_hls_fast_start_node_t  *fs;
 
-    while (n--) {
+    fs = (ngx_http_hls_fast_start_node_t *) zn;
 
-        if (ngx_queue_empty(&zone->sh->queue)) {
-            return;
-        }
-
-        q = ngx_queue_last(&zone->sh->queue);
-        fs = ngx_queue_data(q, ngx_http_hls_fast_start_node_t, queue);
-
-        if (!force && (ngx_msec_int_t) (ngx_current_msec - fs->expire) <= 0)
-        {
-            return;
-        }
-
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&zone->sh->rbtree, &fs->node);
-        ngx_slab_free_locked(zone->shpool, fs);
-    }
-}
-
-
-static void
-ngx_http_hls_fast_start_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t               **p;
-    ngx_http_hls_fast_start_node_t   *n, *t;
-
-    for ( ;; ) {
-
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            n = (ngx_http_hls_fast_start_node_t *) node;
-            t = (ngx_http_hls_fast_start_node_t *) temp;
-
-            p = (ngx_memcmp(n->md5, t->md5, 16) < 0) ? &temp->left
-                                                     : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
+    return (ngx_msec_int_t) (ngx_current_msec - fs->expire) > 0;
 }
 
 
@@ -1353,56 +1253,6 @@ ngx_http_hls_fast_start_variable(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_hls_fast_start_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_hls_fast_start_zone_t  *ozone = data;
-
-    size_t                           len;
-    ngx_http_hls_fast_start_zone_t  *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool,
-                              sizeof(ngx_http_hls_fast_start_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_hls_fast_start_rbtree_insert_value);
-
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in hls_fast_start_zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in hls_fast_start_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    return NGX_OK;
-}
-
-
 static void *
 ngx_http_hls_fast_start_create_main_conf(ngx_conf_t *cf)
 {
@@ -1493,62 +1343,25 @@ ngx_http_hls_fast_start_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *
 ngx_http_hls_fast_start_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char                          *p;
-    ssize_t                          size;
-    ngx_str_t                       *value, name, s;
-    ngx_shm_zone_t                  *shm_zone;
-    ngx_http_hls_fast_start_zone_t  *zone;
+    ssize_t                size;
+    ngx_str_t             *value, name;
+    ngx_http_live_zone_t  *zone;
 
     value = cf->args->elts;
 
-    p = (u_char *) ngx_strchr(value[1].data, ':');
-
-    if (p == NULL || p == value[1].data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone \"%V\", expected name:size",
-                           &value[1]);
+    if (ngx_http_live_zone_parse(cf, &value[1], &name, &size) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
-    name.data = value[1].data;
-    name.len = p - value[1].data;
-
-    s.data = p + 1;
-    s.len = value[1].data + value[1].len - s.data;
-
-    size = ngx_parse_size(&s);
-
-    if (size == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_hls_fast_start_zone_t));
+    zone = ngx_http_live_zone_add(cf, &name, size,
+                                  &ngx_http_hls_fast_start_module,
+                                  "hls_fast_start_zone");
     if (zone == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size,
-                                     &ngx_http_hls_fast_start_module);
-    if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate zone \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone->init = ngx_http_hls_fast_start_init_zone;
-    shm_zone->data = zone;
+    zone->node_size = sizeof(ngx_http_hls_fast_start_node_t);
+    zone->inactive = ngx_http_hls_fast_start_inactive;
 
     return NGX_CONF_OK;
 }
@@ -1617,19 +1430,7 @@ ngx_http_hls_fast_start_positive(ngx_conf_t *cf, void *post, void *data)
 static ngx_int_t
 ngx_http_hls_fast_start_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_hls_fast_start_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_live_add_variables(cf, ngx_http_hls_fast_start_vars);
 }
 
 

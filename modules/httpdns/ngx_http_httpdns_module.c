@@ -635,10 +635,7 @@ ngx_http_httpdns_answer(ngx_http_request_t *r,
     ngx_str_t                urls[NGX_HTTP_HTTPDNS_MAX_ADDRS];
     ngx_str_t                ips[NGX_HTTP_HTTPDNS_MAX_ADDRS];
     ngx_uint_t               i, n;
-    ngx_table_elt_t         *h;
     ngx_http_live_lookup_t  *lk;
-
-    static ngx_str_t  no_store = ngx_string("no-store");
 
     lk = &ctx->lookup;
 
@@ -729,24 +726,7 @@ ngx_http_httpdns_answer(ngx_http_request_t *r,
         return ngx_http_httpdns_send_json(r, ctx, urls, n);
     }
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_live_add_header(r, "Cache-Control", &no_store) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_clear_location(r);
-
-    h = ngx_http_live_add_header(r, "Location", &urls[0]);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.location = h;
-
-    return NGX_HTTP_MOVED_TEMPORARILY;
+    return ngx_http_live_redirect(r, &urls[0]);
 }
 
 
@@ -975,7 +955,6 @@ ngx_http_httpdns_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static char *
 ngx_http_httpdns_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char                       *p;
     ssize_t                       size;
     ngx_str_t                    *value, name, s;
     ngx_int_t                     ms;
@@ -985,32 +964,7 @@ ngx_http_httpdns_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    p = (u_char *) ngx_strchr(value[1].data, ':');
-
-    if (p == NULL || p == value[1].data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone \"%V\", must be name:size",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    name.data = value[1].data;
-    name.len = p - value[1].data;
-
-    s.data = p + 1;
-    s.len = value[1].data + value[1].len - s.data;
-
-    size = ngx_parse_size(&s);
-
-    if (size == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small", &value[1]);
+    if (ngx_http_live_zone_parse(cf, &value[1], &name, &size) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -1163,17 +1117,5 @@ ngx_http_httpdns_client_subnet(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t
 ngx_http_httpdns_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_httpdns_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_live_add_variables(cf, ngx_http_httpdns_vars);
 }

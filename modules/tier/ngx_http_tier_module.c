@@ -9,6 +9,7 @@
 #include <ngx_http.h>
 #include <math.h>
 #include "ngx_http_live_common.h"
+#include "ngx_http_live_zone.h"
 #include "ngx_http_tier_parse.h"
 
 
@@ -428,7 +429,6 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
     ngx_str_t                  location;
     ngx_int_t                  alen, nlen, flen;
     ngx_uint_t                 best;
-    ngx_table_elt_t           *h;
     ngx_http_tier_group_t     *group;
     ngx_http_tier_member_t    *m;
     ngx_http_tier_loc_conf_t  *tlcf;
@@ -549,22 +549,10 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
 
     location.len = p - location.data;
 
-    h = ngx_http_live_add_header(r, "Location", &location);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_clear_location(r);
-    r->headers_out.location = h;
-
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "tier notify: \"%V\" -> %V", &m->id, &h->value);
+                   "tier notify: \"%V\" -> %V", &m->id, &location);
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_HTTP_MOVED_TEMPORARILY;
+    return ngx_http_live_redirect(r, &location);
 }
 
 
@@ -893,35 +881,12 @@ ngx_http_tier_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     group->shpool = shpool;
-    changed = 0;
 
-    if (ogroup) {
-        group->sh = ogroup->sh;
-
-    } else if (shm_zone->shm.exists) {
-        group->sh = shpool->data;
-
-    } else {
-        group->sh = ngx_slab_alloc(shpool, sizeof(ngx_http_tier_shctx_t));
-        if (group->sh == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memzero(group->sh, sizeof(ngx_http_tier_shctx_t));
-
-        shpool->data = group->sh;
-
-        shpool->log_ctx = ngx_slab_alloc(shpool,
-                                         sizeof(" in tier_group \"\"")
-                                         + shm_zone->shm.name.len);
-        if (shpool->log_ctx == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_sprintf(shpool->log_ctx, " in tier_group \"%V\"%Z",
-                    &shm_zone->shm.name);
-
-        changed = 1;
+    group->sh = ngx_http_live_shm_init(shm_zone, ogroup ? ogroup->sh : NULL,
+                                       sizeof(ngx_http_tier_shctx_t),
+                                       "tier_group", &changed);
+    if (group->sh == NULL) {
+        return NGX_ERROR;
     }
 
     /*
@@ -1115,7 +1080,6 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     char                   *rv;
     ngx_str_t              *value, name;
     ngx_conf_t              save;
-    ngx_shm_zone_t         *shm_zone;
     ngx_http_tier_group_t  *group;
 
     value = cf->args->elts;
@@ -1176,26 +1140,15 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_sprintf(name.data, "tier_%V", &group->name);
 
-    shm_zone = ngx_shared_memory_add(cf, &name,
-                                     ngx_align(sizeof(ngx_http_tier_shctx_t),
-                                               ngx_pagesize)
-                                     + 8 * ngx_pagesize,
-                                     &ngx_http_tier_module);
-    if (shm_zone == NULL) {
+    group->shm_zone = ngx_http_live_shm_add(cf, &name,
+                                    ngx_align(sizeof(ngx_http_tier_shctx_t),
+                                              ngx_pagesize)
+                                    + 8 * ngx_pagesize,
+                                    &ngx_http_tier_module,
+                                    ngx_http_tier_init_zone, group);
+    if (group->shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "shared memory zone \"%V\" is already used",
-                           &name);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone->init = ngx_http_tier_init_zone;
-    shm_zone->data = group;
-
-    group->shm_zone = shm_zone;
 
     return NGX_CONF_OK;
 }
