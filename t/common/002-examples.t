@@ -60,6 +60,8 @@ for my $conf (@confs) {
     local $ENV{DEMO_MODULES} = $ENV{TEST_NGINX_MODULE_DIR};
     local $ENV{DEMO_USER} = $> == 0 ? 'user root;' : '';
 
+    make_cert($dir);    # rtmpq.crt and rtmpq.key, as util/demo makes them
+
     system("envsubst '\${DEMO_DIR} \${DEMO_HTTP} \${DEMO_RTMP} "
            . "\${DEMO_MODULES} \${DEMO_USER}' < util/demo.conf "
            . "> $dir/nginx.conf") == 0
