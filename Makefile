@@ -35,7 +35,7 @@ PKGS_TEST  := ffmpeg curl valgrind python3 gettext-base openssl libtest-base-per
 # dnsdist in front of PowerDNS; run from the test's own dir, not as services.
 PKGS_DNS   := dnsdist pdns-server pdns-backend-bind
 PKGS_FUZZ  := clang libclang-rt-14-dev
-PKGS_BENCH := wrk bc
+PKGS_BENCH := wrk bc nftables iproute2 python3
 
 .PHONY: all build deps deps-test test test-valgrind test-env lint fuzz bench \
         run clean

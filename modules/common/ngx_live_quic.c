@@ -86,6 +86,9 @@ struct ngx_live_quic_conn_s {
 
 
 static uint64_t ngx_live_quic_now(void);
+static int ngx_live_quic_conn_start(ngx_live_quic_conn_t *qc,
+    ngtcp2_cid *dcid, ngtcp2_cid *odcid, uint32_t version,
+    const char **reason);
 static int ngx_live_quic_tls_init(ngx_live_quic_conn_t *qc);
 static int ngx_live_quic_alpn_hook(gnutls_session_t session,
     unsigned int htype, unsigned when, unsigned int incoming,
@@ -388,16 +391,10 @@ ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,
     const struct sockaddr *remote, socklen_t remotelen,
     const uint8_t *pkt, size_t len, const char **reason)
 {
-    int                       rc;
-    ngtcp2_cid                scid;
-    ngtcp2_pkt_hd             hd;
-    ngtcp2_settings           settings;
-    ngtcp2_callbacks          cb;
-    ngx_live_quic_conn_t     *qc;
-    ngtcp2_transport_params   params;
+    ngtcp2_pkt_hd          hd;
+    ngx_live_quic_conn_t  *qc;
 
-    rc = ngtcp2_accept(&hd, pkt, len);
-    if (rc != 0) {
+    if (ngtcp2_accept(&hd, pkt, len) != 0) {
         *reason = "not a client Initial packet";
         return NULL;
     }
@@ -409,47 +406,16 @@ ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,
         return NULL;
     }
 
-    scid.datalen = NGX_LIVE_QUIC_CID_LEN;
-    if (ngx_live_quic_random(scid.data, scid.datalen) != 0) {
-        *reason = "no random bytes";
-        goto failed;
-    }
+    /* the client's source CID is our destination; we pick our own */
 
-    ngx_live_quic_callbacks(qc, &cb);
-    ngx_live_quic_settings(conf, &settings, &params);
-
-    params.original_dcid = hd.dcid;
-    params.stateless_reset_token_present = 1;
-
-    if (ngtcp2_crypto_generate_stateless_reset_token(
-            params.stateless_reset_token, conf->key, sizeof(conf->key),
-            &scid)
+    if (ngx_live_quic_conn_start(qc, &hd.scid, &hd.dcid, hd.version, reason)
         != 0)
     {
-        *reason = "stateless reset token failed";
-        goto failed;
-    }
-
-    rc = ngtcp2_conn_server_new(&qc->conn, &hd.scid, &scid, &qc->ps.path,
-                                hd.version, &cb, &settings, &params, NULL,
-                                qc);
-    if (rc != 0) {
-        *reason = ngtcp2_strerror(rc);
-        goto failed;
-    }
-
-    if (ngx_live_quic_tls_init(qc) != 0) {
-        *reason = "TLS session setup failed";
-        goto failed;
+        ngx_live_quic_free(qc);
+        return NULL;
     }
 
     return qc;
-
-failed:
-
-    ngx_live_quic_free(qc);
-
-    return NULL;
 }
 
 
@@ -460,12 +426,8 @@ ngx_live_quic_client_new(ngx_live_quic_conf_t *conf,
     const struct sockaddr *remote, socklen_t remotelen,
     const char **reason)
 {
-    int                       rc;
-    ngtcp2_cid                scid, dcid;
-    ngtcp2_settings           settings;
-    ngtcp2_callbacks          cb;
-    ngx_live_quic_conn_t     *qc;
-    ngtcp2_transport_params   params;
+    ngtcp2_cid             dcid;
+    ngx_live_quic_conn_t  *qc;
 
     qc = ngx_live_quic_conn_alloc(conf, handler, data, local, locallen,
                                   remote, remotelen);
@@ -474,39 +436,86 @@ ngx_live_quic_client_new(ngx_live_quic_conf_t *conf,
         return NULL;
     }
 
-    scid.datalen = NGX_LIVE_QUIC_CID_LEN;
     dcid.datalen = NGX_LIVE_QUIC_CID_LEN;
 
-    if (ngx_live_quic_random(scid.data, scid.datalen) != 0
-        || ngx_live_quic_random(dcid.data, dcid.datalen) != 0)
-    {
+    if (ngx_live_quic_random(dcid.data, dcid.datalen) != 0) {
         *reason = "no random bytes";
-        goto failed;
+        ngx_live_quic_free(qc);
+        return NULL;
+    }
+
+    if (ngx_live_quic_conn_start(qc, &dcid, NULL, NGTCP2_PROTO_VER_V1,
+                                 reason)
+        != 0)
+    {
+        ngx_live_quic_free(qc);
+        return NULL;
+    }
+
+    return qc;
+}
+
+
+/*
+ * The ngtcp2 connection and its TLS session; odcid is the client's first
+ * destination CID on a server, NULL on a client.
+ */
+
+static int
+ngx_live_quic_conn_start(ngx_live_quic_conn_t *qc, ngtcp2_cid *dcid,
+    ngtcp2_cid *odcid, uint32_t version, const char **reason)
+{
+    int                       rc;
+    ngtcp2_cid                scid;
+    ngtcp2_settings           settings;
+    ngtcp2_callbacks          cb;
+    ngx_live_quic_conf_t     *conf;
+    ngtcp2_transport_params   params;
+
+    conf = qc->conf;
+
+    scid.datalen = NGX_LIVE_QUIC_CID_LEN;
+    if (ngx_live_quic_random(scid.data, scid.datalen) != 0) {
+        *reason = "no random bytes";
+        return -1;
     }
 
     ngx_live_quic_callbacks(qc, &cb);
     ngx_live_quic_settings(conf, &settings, &params);
 
-    rc = ngtcp2_conn_client_new(&qc->conn, &dcid, &scid, &qc->ps.path,
-                                NGTCP2_PROTO_VER_V1, &cb, &settings, &params,
-                                NULL, qc);
+    if (odcid) {
+        params.original_dcid = *odcid;
+        params.stateless_reset_token_present = 1;
+
+        if (ngtcp2_crypto_generate_stateless_reset_token(
+                params.stateless_reset_token, conf->key, sizeof(conf->key),
+                &scid)
+            != 0)
+        {
+            *reason = "stateless reset token failed";
+            return -1;
+        }
+
+        rc = ngtcp2_conn_server_new(&qc->conn, dcid, &scid, &qc->ps.path,
+                                    version, &cb, &settings, &params, NULL,
+                                    qc);
+    } else {
+        rc = ngtcp2_conn_client_new(&qc->conn, dcid, &scid, &qc->ps.path,
+                                    version, &cb, &settings, &params, NULL,
+                                    qc);
+    }
+
     if (rc != 0) {
         *reason = ngtcp2_strerror(rc);
-        goto failed;
+        return -1;
     }
 
     if (ngx_live_quic_tls_init(qc) != 0) {
         *reason = "TLS session setup failed";
-        goto failed;
+        return -1;
     }
 
-    return qc;
-
-failed:
-
-    ngx_live_quic_free(qc);
-
-    return NULL;
+    return 0;
 }
 
 
@@ -1278,7 +1287,8 @@ ngx_live_quic_expire(ngx_live_quic_conn_t *qc)
     }
 
     if (rc == NGTCP2_ERR_IDLE_CLOSE) {
-        qc->reason = "idle timeout";
+        qc->reason = qc->handshake ? "idle timeout"
+                                   : "handshake timed out (idle timeout)";
         return NGX_LIVE_QUIC_DONE;
     }
 
