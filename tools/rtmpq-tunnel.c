@@ -379,11 +379,6 @@ rtmpq_parse_args(rtmpq_tunnel_t *t, int argc, char **argv)
     t->quic.sni = t->host;
     t->quic.alpn = alpn;
 
-    /*
-     * BBR by default: with random loss ngtcp2's CUBIC fell to 1 Mbit/s
-     * at 2% and 100 ms, where BBR kept a 3 Mbit/s stream (bench/rtmpq.sh)
-     */
-    t->quic.cc = ngx_live_quic_cc_bbr;
     t->quic.handshake_timeout = 5000;
 
     if (cc) {

@@ -1082,9 +1082,10 @@ ngx_stream_rtmpq_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->send_buffer, prev->send_buffer,
                               1024 * 1024);
     ngx_conf_merge_uint_value(conf->max_streams, prev->max_streams, 4);
+    /* BBR: ngtcp2's CUBIC collapses under random loss (bench/rtmpq.sh) */
     ngx_conf_merge_uint_value(conf->congestion_control,
                               prev->congestion_control,
-                              ngx_live_quic_cc_cubic);
+                              ngx_live_quic_cc_bbr);
     ngx_conf_merge_uint_value(conf->max_handshakes, prev->max_handshakes,
                               64);
 
