@@ -11,7 +11,7 @@ use LiveCdn::Rtmpq;
 
 my $dir = helper_dir();
 my %port = map { $_ => free_port() }
-           qw(quic dead rtmp play http t1 t2 t3 t4 relay);
+           qw(quic dead rtmp play http t1 t2 t3 t4 t5 relay catch);
 my ($crt, $key) = make_cert($dir);
 my $down = free_port();        # nothing listens there
 my $elog = "$dir/server/logs/error.log";
@@ -166,6 +166,49 @@ sub publish_once {
          'two QUIC attempts, then TCP');
     stop_helper('pub');
     stop_helper('fallback');
+}
+
+
+# 6. amplification: a client Initial from an address that never answers
+# gets at most 3 times its size back (RFC 9000 8.1), retransmissions
+# included.  The Initial is the tunnel's own, caught on the way.
+
+{
+    my $catch = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => $port{catch},
+                                      Proto => 'udp')
+        or die "udp: $!\n";
+    start_tunnel('amp', port => $port{t5},
+                 uri => "rtmpq://127.0.0.1:$port{catch}/live",
+                 args => ['--insecure', '--retries', '1']);
+    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $port{t5}, Proto => 'tcp')
+        or die "tunnel: $!\n";
+
+    my ($initial, $rin) = ('', '');
+    vec($rin, fileno($catch), 1) = 1;
+    $catch->recv($initial, 65536) if select(my $r = $rin, undef, undef, 10);
+    close $c;
+    stop_helper('amp');
+
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $port{quic}, Proto => 'udp')
+        or die "udp: $!\n";
+    $s->send($initial);
+
+    my ($got, $n) = (0, 0);
+    vec($rin = '', fileno($s), 1) = 1;
+    while (select(my $r = $rin, undef, undef, 3)) {
+        my $buf;
+        $s->recv($buf, 65536);
+        $got += length $buf;
+        $n++;
+    }
+
+    ok(length($initial) >= 1200, 'a client Initial of ' . length($initial)
+                                 . ' bytes');
+    ok($got > 0 && $got <= 3 * length($initial),
+       "$got bytes in $n datagrams came back: within 3x");
 }
 
 
