@@ -39,7 +39,7 @@ http {
             httpdns_dialect dnspod;
             httpdns_client \$arg_ip;
             httpdns_domain push.example.com;
-            httpdns_url "rtmp://\$httpdns_ip/live/\$arg_stream?vhost=\$httpdns_domain";
+            httpdns_url "rtmp://\$httpdns_ip/live/\$httpdns_stream?vhost=\$httpdns_domain";
         }
         location /_httpdns/ {
             internal;

@@ -310,10 +310,11 @@ ngx_http_live_zone_expire(ngx_http_live_zone_t *zone, ngx_uint_t n)
 void *
 ngx_http_live_zone_alloc(ngx_http_live_zone_t *zone, size_t size)
 {
-    void                     *p;
-    ngx_msec_t                now;
-    ngx_queue_t              *q;
-    ngx_http_live_zone_sh_t  *sh;
+    void                       *p;
+    ngx_msec_t                  now;
+    ngx_queue_t                *q;
+    ngx_http_live_zone_sh_t    *sh;
+    ngx_http_live_zone_node_t  *zn;
 
     sh = zone->sh;
 
@@ -328,9 +329,9 @@ ngx_http_live_zone_alloc(ngx_http_live_zone_t *zone, size_t size)
         }
 
         q = ngx_queue_last(&sh->queue);
+        zn = ngx_queue_data(q, ngx_http_live_zone_node_t, queue);
 
-        ngx_http_live_zone_delete(zone,
-                     ngx_queue_data(q, ngx_http_live_zone_node_t, queue));
+        ngx_http_live_zone_delete(zone, zn);
     }
 
     now = ngx_current_msec;

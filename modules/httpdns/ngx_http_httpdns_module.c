@@ -22,6 +22,7 @@
 #define NGX_HTTP_HTTPDNS_VAR_DOMAIN  2
 #define NGX_HTTP_HTTPDNS_VAR_TTL     3
 #define NGX_HTTP_HTTPDNS_VAR_SOURCE  4
+#define NGX_HTTP_HTTPDNS_VAR_STREAM  5
 
 
 typedef struct {
@@ -43,6 +44,7 @@ typedef struct {
     char                       *error;
     char                       *detail;
     ngx_uint_t                  dialect;
+    ngx_str_t                   stream;
     ngx_str_t                   domain;
     ngx_str_t                   ip;
     ngx_str_t                   ips;
@@ -206,6 +208,9 @@ static ngx_http_variable_t  ngx_http_httpdns_vars[] = {
     { ngx_string("httpdns_source"), NULL, ngx_http_httpdns_variable,
       NGX_HTTP_HTTPDNS_VAR_SOURCE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("httpdns_stream"), NULL, ngx_http_httpdns_variable,
+      NGX_HTTP_HTTPDNS_VAR_STREAM, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -325,6 +330,11 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
     ngx_uint_t               i, family, prefix;
     ngx_http_live_lookup_t  *lk;
 
+#if (NGX_HAVE_INET6)
+    static u_char  v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                    0xff, 0xff };
+#endif
+
     if (ngx_http_arg(r, (u_char *) "stream", 6, &arg) != NGX_OK) {
         ctx->error = "missing_stream";
         ctx->detail = "the stream argument is required";
@@ -338,9 +348,20 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
                        "httpdns: invalid stream \"%V\"", &arg);
 
         ctx->error = "invalid_stream";
-        ctx->detail = "stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~";
+        ctx->detail = "stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~, "
+                      "not . or ..";
         return NGX_DECLINED;
     }
+
+    /* what templates render ($httpdns_stream) is what was checked */
+
+    ctx->stream.data = ngx_pnalloc(r->pool, slen);
+    if (ctx->stream.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(ctx->stream.data, stream, slen);
+    ctx->stream.len = slen;
 
     if (ngx_http_complex_value(r, hlcf->domain, &ctx->domain) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -374,6 +395,15 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
         family = 2;
         prefix = hlcf->prefix6;
         len = 16;
+
+        /* ::ffff:a.b.c.d is the IPv4 terminal it carries, as for geo */
+
+        if (ngx_memcmp(addr, v4mapped, 12) == 0) {
+            family = 1;
+            prefix = hlcf->prefix4;
+            ngx_memmove(addr, &addr[12], 4);
+            len = 4;
+        }
 #endif
 
     } else {
@@ -809,12 +839,19 @@ ngx_http_httpdns_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_httpdns_module);
 
-    if (ctx == NULL || !ctx->answered) {
+    if (ctx == NULL
+        || (data == NGX_HTTP_HTTPDNS_VAR_STREAM ? ctx->stream.len == 0
+                                                : !ctx->answered))
+    {
         v->not_found = 1;
         return NGX_OK;
     }
 
     switch (data) {
+
+    case NGX_HTTP_HTTPDNS_VAR_STREAM:
+        s = &ctx->stream;
+        break;
 
     case NGX_HTTP_HTTPDNS_VAR_IP:
         s = &ctx->ip;

@@ -1267,6 +1267,12 @@ ngx_http_httpdns_decode_stream(u_char *p, size_t len, u_char *dst,
         }
     }
 
+    /* a whole name of "." or "..", put into a path, would climb it */
+
+    if (dst[0] == '.' && (n == 1 || (n == 2 && dst[1] == '.'))) {
+        return NGX_ERROR;
+    }
+
     *dlen = n;
 
     return NGX_OK;

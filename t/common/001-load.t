@@ -7,7 +7,7 @@
 use Test::Nginx::Socket 'no_plan';
 
 my @so = ((map { "$ENV{TEST_NGINX_MODULE_DIR}/ngx_http_${_}_module.so" }
-           qw(tier hls_fast_start httpdns)),
+           qw(tier hls_fast_start httpdns standby)),
           "$ENV{TEST_NGINX_MODULE_DIR}/ngx_stream_rtmpq_module.so");
 
 for my $so (@so) {
@@ -169,7 +169,74 @@ ok
 
 
 
-=== TEST 10: alone: rtmpq, after Debian's stream module
+=== TEST 10: alone: standby
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 11: order: standby first, then the others
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 12: order: the others, then standby, each used
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
+--- http_config
+    hls_fast_start_zone fs:1m;
+--- config
+    location = /check {
+        standby_check root=$TEST_NGINX_SERVER_ROOT max_conns=10
+                      base=http://127.0.0.1:$TEST_NGINX_SERVER_PORT;
+    }
+    location /html/ {
+        hls_fast_start fs;
+        standby_redirect /_standby/check?uri=$standby_uri;
+        root $TEST_NGINX_SERVER_ROOT;
+    }
+    location /_standby/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/;
+    }
+--- request
+GET /html/index.html
+--- error_code: 302
+--- response_headers
+Location: http://127.0.0.1:$ServerPort/html/index.html?standby_hop=1
+--- no_error_log
+[alert]
+[emerg]
+[error]
+
+
+
+=== TEST 13: alone: rtmpq, after Debian's stream module
 --- main_config
     load_module /usr/lib/nginx/modules/ngx_stream_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
@@ -185,12 +252,13 @@ ok
 
 
 
-=== TEST 11: order: rtmpq between the HTTP modules
+=== TEST 14: order: rtmpq between the HTTP modules
 --- main_config
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
     load_module /usr/lib/nginx/modules/ngx_stream_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
 --- config
     location = /t { return 200 "ok\n"; }
@@ -204,9 +272,10 @@ ok
 
 
 
-=== TEST 12: order: HTTP modules, nginx-rtmp, then stream and rtmpq
+=== TEST 15: order: HTTP modules, nginx-rtmp, then stream and rtmpq
 --- main_config
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
     load_module $TEST_NGINX_RTMP_MODULE;
@@ -224,7 +293,7 @@ ok
 
 
 
-=== TEST 13: rtmpq without the stream module is refused by name
+=== TEST 16: rtmpq without the stream module is refused by name
 --- main_config
     load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
 --- config

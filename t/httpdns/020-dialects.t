@@ -220,3 +220,36 @@ HEAD /v1/push?stream=a&ip=203.0.113.1
 X-Alloc: httpdns 33 192.0.2.44,192.0.2.45
 Content-Type: application/json
 --- response_body
+
+
+
+=== TEST 9: an IPv4-mapped terminal is the IPv4 terminal it carries
+--- config
+    location = /v1/push {
+        httpdns_alloc alloc;
+        httpdns_service /_httpdns/resolve;
+        httpdns_dialect doh-json;
+        httpdns_client $arg_ip;
+        httpdns_domain push.example.com;
+        httpdns_url "rtmp://$httpdns_ip/live/$httpdns_stream";
+    }
+    location /fake/ {
+        access_log logs/service.log httpdns_query;
+        return 200 '{"Status":0,"Answer":[{"name":"push.example.com.","type":1,"TTL":60,"data":"192.0.2.53"}]}';
+    }
+--- request eval
+["GET /v1/push?stream=a&ip=::ffff:198.51.100.8",
+ "GET /v1/push?stream=b&ip=198.51.100.9",
+ "GET /v1/push?stream=c&ip=::ffff:c633:640a",
+ "GET /v1/push?stream=d&ip=::ffff:203.0.113.8",
+ "GET /v1/push?stream=e&ip=::fffe:203.0.113.8",
+ "GET /service-log"]
+--- response_body_like eval
+['"url":"rtmp://192.0.2.53/live/a".*"source":"httpdns"',
+ '"url":"rtmp://192.0.2.53/live/b".*"source":"httpdns"',
+ '"url":"rtmp://192.0.2.53/live/c".*"source":"httpdns"',
+ '"url":"rtmp://192.0.2.53/live/d".*"source":"httpdns"',
+ '"url":"rtmp://192.0.2.53/live/e".*"source":"httpdns"',
+ "^/fake/resolve\\?name=push.example.com&type=A&edns_client_subnet=198.51.100.0/24\n"
+ . "/fake/resolve\\?name=push.example.com&type=A&edns_client_subnet=203.0.113.0/24\n"
+ . "/fake/resolve\\?name=push.example.com&type=A&edns_client_subnet=::/56\n\$"]

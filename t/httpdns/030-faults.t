@@ -36,6 +36,9 @@ our $TC = dns_answer(0x8380, '192.0.2.70');
 our $SERVFAIL = dns_answer(0x8182);
 our $NOADDR = dns_answer(0x8180);
 
+our $bad_stream = '{"error":"invalid_stream","detail":"stream must be 1-128 '
+    . 'bytes of A-Z a-z 0-9 . _ - ~, not . or .."}' . "\n";
+
 # A zone size of its own per block: under TEST_NGINX_USE_HUP a zone whose
 # name and size are unchanged survives the reload, and with it the answers
 # of the blocks that ran before.
@@ -61,7 +64,7 @@ add_block_preprocessor(sub {
         httpdns_dialect $dialect;
         httpdns_client \$arg_ip;
         httpdns_domain push.example.com;
-        httpdns_url "rtmp://\$httpdns_ip/live/\$arg_stream?h=\$http_x_hint";
+        httpdns_url "rtmp://\$httpdns_ip/live/\$httpdns_stream?h=\$http_x_hint";
     }
 
     location /_httpdns/ {
@@ -131,11 +134,7 @@ Cache-Control: no-store
 --- error_code eval
 [400, 400, 400, 400, 400]
 --- response_body eval
-[qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~"}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~"}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~"}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~"}\n',
- qq'{"error":"invalid_stream","detail":"stream must be 1-128 bytes of A-Z a-z 0-9 . _ - ~"}\n']
+[($::bad_stream) x 5]
 
 
 
@@ -385,3 +384,41 @@ GET /v1/push?stream=s1&ip=198.51.100.1&fault=nolen/big.txt
  "failed: answer bigger than subrequest_output_buffer_size"]
 --- no_error_log
 [alert]
+
+
+
+=== TEST 25: "." and ".." are no stream names, encoded or not
+--- request eval
+["GET /v1/push?stream=..&ip=198.51.100.1&fault=good",
+ "GET /v1/push?stream=.&ip=198.51.100.1&fault=good",
+ "GET /v1/push?stream=%2e%2e&ip=198.51.100.1&fault=good",
+ "GET /v1/push?stream=%2E.&ip=198.51.100.1&fault=good",
+ "GET /v1/push?stream=%2e&ip=198.51.100.1&fault=good"]
+--- error_code eval
+[400, 400, 400, 400, 400]
+--- response_body eval
+[($::bad_stream) x 5]
+
+
+
+=== TEST 26: $httpdns_stream is the decoded, checked name, in a nested template
+--- config
+    location = /v1/play {
+        httpdns_alloc alloc redirect;
+        httpdns_service /_httpdns/good;
+        httpdns_dialect dnspod;
+        httpdns_client $arg_ip;
+        httpdns_domain play.example.com;
+        httpdns_url "http://$httpdns_ip/hls/$httpdns_stream/index.m3u8";
+        add_header X-Stream $httpdns_stream;
+    }
+--- request eval
+["GET /v1/play?stream=%41b.c&ip=198.51.100.1",
+ "GET /v1/play?stream=...&ip=198.51.100.1",
+ "GET /v1/play?stream=a..b&ip=198.51.100.1"]
+--- error_code eval
+[302, 302, 302]
+--- response_headers eval
+["Location: http://192.0.2.80/hls/Ab.c/index.m3u8\nX-Stream: Ab.c",
+ "Location: http://192.0.2.80/hls/.../index.m3u8\nX-Stream: ...",
+ "Location: http://192.0.2.80/hls/a..b/index.m3u8\nX-Stream: a..b"]
