@@ -1237,11 +1237,17 @@ ngx_stream_rtmpq_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* a QUIC server needs its datagrams: refuse rtmpq_pass on a TCP listen */
+/*
+ * A QUIC server needs its datagrams: refuse rtmpq_pass on a TCP listen.
+ * nginx 1.25.5 reorganised the stream listens (virtual servers); there
+ * the handler refuses a TCP connection at run time instead.
+ */
 
 static ngx_int_t
 ngx_stream_rtmpq_init(ngx_conf_t *cf)
 {
+#if (nginx_version < 1025005)
+
     ngx_uint_t                    i;
     ngx_stream_listen_t          *ls;
     ngx_stream_rtmpq_srv_conf_t  *conf;
@@ -1261,6 +1267,8 @@ ngx_stream_rtmpq_init(ngx_conf_t *cf)
             return NGX_ERROR;
         }
     }
+
+#endif
 
     return NGX_OK;
 }
