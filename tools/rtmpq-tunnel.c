@@ -82,6 +82,8 @@ struct rtmpq_session_s {
 };
 
 
+static size_t rtmpq_poll_set(rtmpq_tunnel_t *t, struct pollfd *fds,
+    uint64_t *next);
 static void rtmpq_log(rtmpq_session_t *s, const char *fmt, ...);
 static void rtmpq_usage(void);
 static int rtmpq_parse_args(rtmpq_tunnel_t *t, int argc, char **argv);
@@ -166,52 +168,9 @@ main(int argc, char **argv)
             tunnel.fallback ? ", TCP fallback on" : "");
 
     while (!rtmpq_stop) {
-        nfds = 0;
-        fds[nfds].fd = tunnel.listen;
-        fds[nfds++].events = POLLIN;
-
         now = rtmpq_now();
         next = now + 1000;
-
-        for (s = tunnel.sessions; s; s = s->next) {
-            fds[nfds].fd = s->udp;
-            fds[nfds].events = POLLIN | (s->again ? POLLOUT : 0);
-            nfds++;
-
-            /*
-             * up_len: bytes from the encoder not yet passed on (QUIC:
-             * non-zero while the stream has no room); down_len: bytes
-             * for the encoder that wait for it to read
-             */
-
-            fds[nfds].fd = s->tcp;
-            fds[nfds].events = 0;
-
-            if ((s->stream || (s->direct != -1 && !s->connecting))
-                && !s->tcp_eof && s->up_len == 0)
-            {
-                fds[nfds].events |= POLLIN;
-            }
-
-            if (s->down_len) {
-                fds[nfds].events |= POLLOUT;
-            }
-
-            nfds++;
-
-            fds[nfds].fd = s->direct;
-            fds[nfds].events = (s->connecting || s->up_len ? POLLOUT : 0)
-                               | (s->down_len || s->shut_wr ? 0 : POLLIN);
-            nfds++;
-
-            if (s->timer_at && s->timer_at < next) {
-                next = s->timer_at;
-            }
-
-            if (s->retry_at && s->retry_at < next) {
-                next = s->retry_at;
-            }
-        }
+        nfds = rtmpq_poll_set(&tunnel, fds, &next);
 
         timeout = next > now ? (int) (next - now) : 0;
 
@@ -280,6 +239,62 @@ main(int argc, char **argv)
     ngx_live_quic_cred_free(&tunnel.quic);
 
     return 0;
+}
+
+
+/* what to wait for: the listener, then per session UDP, TCP, fallback */
+
+static size_t
+rtmpq_poll_set(rtmpq_tunnel_t *t, struct pollfd *fds, uint64_t *next)
+{
+    size_t            n;
+    rtmpq_session_t  *s;
+
+    n = 0;
+    fds[n].fd = t->listen;
+    fds[n++].events = POLLIN;
+
+    for (s = t->sessions; s; s = s->next) {
+        fds[n].fd = s->udp;
+        fds[n].events = POLLIN | (s->again ? POLLOUT : 0);
+        n++;
+
+        /*
+         * up_len: bytes from the encoder not yet passed on (QUIC:
+         * non-zero while the stream has no room); down_len: bytes
+         * for the encoder that wait for it to read
+         */
+
+        fds[n].fd = s->tcp;
+        fds[n].events = 0;
+
+        if ((s->stream || (s->direct != -1 && !s->connecting))
+            && !s->tcp_eof && s->up_len == 0)
+        {
+            fds[n].events |= POLLIN;
+        }
+
+        if (s->down_len) {
+            fds[n].events |= POLLOUT;
+        }
+
+        n++;
+
+        fds[n].fd = s->direct;
+        fds[n].events = (s->connecting || s->up_len ? POLLOUT : 0)
+                        | (s->down_len || s->shut_wr ? 0 : POLLIN);
+        n++;
+
+        if (s->timer_at && s->timer_at < *next) {
+            *next = s->timer_at;
+        }
+
+        if (s->retry_at && s->retry_at < *next) {
+            *next = s->retry_at;
+        }
+    }
+
+    return n;
 }
 
 
