@@ -18,7 +18,8 @@
 
 /*
  * The server's datagram entry point, as ngx_stream_rtmpq_module drives
- * it: the input is datagrams, each behind a 2-byte length.  The first is
+ * it: the input is datagrams, each behind a 2-byte length (the first
+ * one's top bit: rtmpq_retry on).  The first is
  * classified; a stray one may get a stateless reset (never larger than
  * it); an Initial makes a connection that reads the rest.  The server
  * certificate is made here, in memory.
@@ -124,7 +125,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                    type;
-    size_t                 len;
+    size_t                 len, rlen;
     ssize_t                n;
     const char            *reason;
     struct sockaddr_in     local, remote;
@@ -135,7 +136,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    len = (data[0] << 8) | data[1];
+    /* the top bit of the first length turns on address validation */
+
+    ngx_live_quic_fuzz_conf.retry = data[0] >> 7;
+    len = ((data[0] & 0x7f) << 8) | data[1];
     data += 2;
     size -= 2;
 
@@ -170,8 +174,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   &ngx_live_quic_fuzz_handler, NULL,
                                   (struct sockaddr *) &local, sizeof(local),
                                   (struct sockaddr *) &remote,
-                                  sizeof(remote), data, len, &reason);
+                                  sizeof(remote), data, len, out, &rlen,
+                                  &reason);
     if (qc == NULL) {
+        /* a Retry never amplifies */
+        if (rlen >= len) {
+            abort();
+        }
+
         return 0;
     }
 

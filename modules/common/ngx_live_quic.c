@@ -87,8 +87,12 @@ struct ngx_live_quic_conn_s {
 
 static uint64_t ngx_live_quic_now(void);
 static int ngx_live_quic_conn_start(ngx_live_quic_conn_t *qc,
-    ngtcp2_cid *dcid, ngtcp2_cid *odcid, uint32_t version,
-    const char **reason);
+    ngtcp2_cid *dcid, ngtcp2_cid *odcid, ngtcp2_pkt_hd *retried,
+    uint32_t version, const char **reason);
+static ngx_live_quic_conn_t *ngx_live_quic_write_retry(
+    ngx_live_quic_conf_t *conf, ngtcp2_pkt_hd *hd,
+    const struct sockaddr *remote, socklen_t remotelen, uint8_t *retry,
+    size_t *retrylen, const char **reason);
 static int ngx_live_quic_tls_init(ngx_live_quic_conn_t *qc);
 static int ngx_live_quic_alpn_hook(gnutls_session_t session,
     unsigned int htype, unsigned when, unsigned int incoming,
@@ -389,14 +393,42 @@ ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,
     ngx_live_quic_handler_t *handler, void *data,
     const struct sockaddr *local, socklen_t locallen,
     const struct sockaddr *remote, socklen_t remotelen,
-    const uint8_t *pkt, size_t len, const char **reason)
+    const uint8_t *pkt, size_t len, uint8_t *retry, size_t *retrylen,
+    const char **reason)
 {
+    ngtcp2_cid             odcid;
     ngtcp2_pkt_hd          hd;
     ngx_live_quic_conn_t  *qc;
+
+    *retrylen = 0;
 
     if (ngtcp2_accept(&hd, pkt, len) != 0) {
         *reason = "not a client Initial packet";
         return NULL;
+    }
+
+    odcid = hd.dcid;
+
+    if (conf->retry) {
+        if (hd.token.len == 0) {
+            return ngx_live_quic_write_retry(conf, &hd, remote, remotelen,
+                                             retry, retrylen, reason);
+        }
+
+        /* the address is validated: the token names this client's first
+         * destination CID, and it is at most 10 s old */
+
+        if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token.base,
+                                             hd.token.len, conf->key,
+                                             sizeof(conf->key), hd.version,
+                                             remote, remotelen, &hd.dcid,
+                                             10 * NGTCP2_SECONDS,
+                                             ngx_live_quic_now())
+            != 0)
+        {
+            *reason = "invalid Retry token";
+            return NULL;
+        }
     }
 
     qc = ngx_live_quic_conn_alloc(conf, handler, data, local, locallen,
@@ -408,7 +440,9 @@ ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,
 
     /* the client's source CID is our destination; we pick our own */
 
-    if (ngx_live_quic_conn_start(qc, &hd.scid, &hd.dcid, hd.version, reason)
+    if (ngx_live_quic_conn_start(qc, &hd.scid, &odcid,
+                                 conf->retry ? &hd : NULL, hd.version,
+                                 reason)
         != 0)
     {
         ngx_live_quic_free(qc);
@@ -416,6 +450,50 @@ ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,
     }
 
     return qc;
+}
+
+
+/* RFC 9000 8.1.2: a Retry with a token bound to the client's address */
+
+static ngx_live_quic_conn_t *
+ngx_live_quic_write_retry(ngx_live_quic_conf_t *conf, ngtcp2_pkt_hd *hd,
+    const struct sockaddr *remote, socklen_t remotelen, uint8_t *retry,
+    size_t *retrylen, const char **reason)
+{
+    ngtcp2_cid    scid;
+    ngtcp2_ssize  n, tokenlen;
+    uint8_t       token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
+
+    *reason = "Retry sent";
+
+    scid.datalen = NGX_LIVE_QUIC_CID_LEN;
+    if (ngx_live_quic_random(scid.data, scid.datalen) != 0) {
+        *reason = "no random bytes";
+        return NULL;
+    }
+
+    tokenlen = ngtcp2_crypto_generate_retry_token(token, conf->key,
+                                                  sizeof(conf->key),
+                                                  hd->version, remote,
+                                                  remotelen, &scid,
+                                                  &hd->dcid,
+                                                  ngx_live_quic_now());
+    if (tokenlen < 0) {
+        *reason = "Retry token failed";
+        return NULL;
+    }
+
+    n = ngtcp2_crypto_write_retry(retry, NGX_LIVE_QUIC_MAX_PKT, hd->version,
+                                  &hd->scid, &scid, &hd->dcid, token,
+                                  tokenlen);
+    if (n < 0) {
+        *reason = "Retry packet failed";
+        return NULL;
+    }
+
+    *retrylen = n;
+
+    return NULL;
 }
 
 
@@ -444,7 +522,7 @@ ngx_live_quic_client_new(ngx_live_quic_conf_t *conf,
         return NULL;
     }
 
-    if (ngx_live_quic_conn_start(qc, &dcid, NULL, NGTCP2_PROTO_VER_V1,
+    if (ngx_live_quic_conn_start(qc, &dcid, NULL, NULL, NGTCP2_PROTO_VER_V1,
                                  reason)
         != 0)
     {
@@ -458,12 +536,14 @@ ngx_live_quic_client_new(ngx_live_quic_conf_t *conf,
 
 /*
  * The ngtcp2 connection and its TLS session; odcid is the client's first
- * destination CID on a server, NULL on a client.
+ * destination CID on a server, NULL on a client; retried is the header of
+ * an Initial that carried a valid Retry token.
  */
 
 static int
 ngx_live_quic_conn_start(ngx_live_quic_conn_t *qc, ngtcp2_cid *dcid,
-    ngtcp2_cid *odcid, uint32_t version, const char **reason)
+    ngtcp2_cid *odcid, ngtcp2_pkt_hd *retried, uint32_t version,
+    const char **reason)
 {
     int                       rc;
     ngtcp2_cid                scid;
@@ -486,6 +566,13 @@ ngx_live_quic_conn_start(ngx_live_quic_conn_t *qc, ngtcp2_cid *dcid,
     if (odcid) {
         params.original_dcid = *odcid;
         params.stateless_reset_token_present = 1;
+
+        if (retried) {
+            /* after a Retry: its source CID, and the token it carried */
+            params.retry_scid = retried->dcid;
+            params.retry_scid_present = 1;
+            settings.token = retried->token;
+        }
 
         if (ngtcp2_crypto_generate_stateless_reset_token(
                 params.stateless_reset_token, conf->key, sizeof(conf->key),

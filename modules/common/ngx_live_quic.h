@@ -91,6 +91,7 @@ typedef struct {
     const char          *alpn;           /* client: NULL for "rtmpq-01" */
     unsigned             server:1;
     unsigned             verify:1;       /* client: verify the server */
+    unsigned             retry:1;        /* server: validate addresses */
 
     ngx_live_quic_cc_e   cc;
     uint64_t             idle_timeout;       /* ms */
@@ -128,12 +129,18 @@ NGX_LIVE_QUIC_HIDDEN
 ssize_t ngx_live_quic_stateless_reset(ngx_live_quic_conf_t *conf,
     const uint8_t *pkt, size_t len, uint8_t *out, size_t size);
 
+/*
+ * A connection for a client Initial.  With conf->retry, an Initial without
+ * a token gets NULL and, in "retry" (NGX_LIVE_QUIC_MAX_PKT bytes), a Retry
+ * packet to send: *retrylen > 0.
+ */
 NGX_LIVE_QUIC_HIDDEN
 ngx_live_quic_conn_t *ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,
     ngx_live_quic_handler_t *handler, void *data,
     const struct sockaddr *local, socklen_t locallen,
     const struct sockaddr *remote, socklen_t remotelen,
-    const uint8_t *pkt, size_t len, const char **reason);
+    const uint8_t *pkt, size_t len, uint8_t *retry, size_t *retrylen,
+    const char **reason);
 NGX_LIVE_QUIC_HIDDEN
 ngx_live_quic_conn_t *ngx_live_quic_client_new(ngx_live_quic_conf_t *conf,
     ngx_live_quic_handler_t *handler, void *data,

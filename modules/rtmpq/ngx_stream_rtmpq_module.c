@@ -19,6 +19,7 @@
 typedef struct {
     ngx_addr_t                  *pass;
     ngx_flag_t                   proxy_protocol;
+    ngx_flag_t                   retry;
     ngx_str_t                    certificate;
     ngx_str_t                    certificate_key;
     ngx_str_t                    host_key;
@@ -80,6 +81,8 @@ static void ngx_stream_rtmpq_cleanup(void *data);
 static void ngx_stream_rtmpq_uncount(ngx_stream_rtmpq_ctx_t *ctx);
 static ssize_t ngx_stream_rtmpq_send(ngx_live_quic_conn_t *qc,
     const uint8_t *pkt, size_t len);
+static ssize_t ngx_stream_rtmpq_send_raw(ngx_connection_t *c, u_char *pkt,
+    size_t len);
 
 static int ngx_stream_rtmpq_stream_open(ngx_live_quic_conn_t *qc,
     ngx_live_quic_stream_t *st);
@@ -140,6 +143,13 @@ static ngx_command_t  ngx_stream_rtmpq_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_STREAM_SRV_CONF_OFFSET,
       offsetof(ngx_stream_rtmpq_srv_conf_t, proxy_protocol),
+      NULL },
+
+    { ngx_string("rtmpq_retry"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_stream_rtmpq_srv_conf_t, retry),
       NULL },
 
     { ngx_string("rtmpq_certificate"),
@@ -328,11 +338,12 @@ static void
 ngx_stream_rtmpq_first(ngx_stream_session_t *s, ngx_stream_rtmpq_ctx_t *ctx)
 {
     int                           type;
-    size_t                        len;
+    size_t                        len, n;
     u_char                       *pkt;
     const char                   *reason;
     ngx_connection_t             *c;
     ngx_stream_rtmpq_srv_conf_t  *conf;
+    u_char                        retry[NGX_LIVE_QUIC_MAX_PKT];
 
     c = s->connection;
     conf = ctx->conf;
@@ -363,8 +374,15 @@ ngx_stream_rtmpq_first(ngx_stream_session_t *s, ngx_stream_rtmpq_ctx_t *ctx)
                                        &ngx_stream_rtmpq_quic_handler, ctx,
                                        c->local_sockaddr, c->local_socklen,
                                        c->sockaddr, c->socklen, pkt, len,
-                                       &reason);
+                                       retry, &n, &reason);
     if (ctx->qc == NULL) {
+        if (n) {
+            ngx_stream_rtmpq_send_raw(c, retry, n);
+            ngx_log_error(NGX_LOG_INFO, c->log, 0, "rtmpq: Retry sent");
+            ngx_stream_finalize_session(s, NGX_STREAM_OK);
+            return;
+        }
+
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "rtmpq: connection refused: %s", reason);
         ngx_stream_finalize_session(s, NGX_STREAM_BAD_REQUEST);
@@ -392,8 +410,6 @@ ngx_stream_rtmpq_stray(ngx_stream_session_t *s,
     ngx_stream_rtmpq_srv_conf_t *conf, u_char *pkt, size_t len)
 {
     ssize_t            n;
-    ngx_buf_t          b;
-    ngx_chain_t        cl;
     ngx_connection_t  *c;
     u_char             out[NGX_LIVE_QUIC_MAX_PKT];
 
@@ -405,16 +421,7 @@ ngx_stream_rtmpq_stray(ngx_stream_session_t *s,
         n = ngx_live_quic_stateless_reset(&conf->quic, pkt, len, out,
                                           sizeof(out));
         if (n > 0) {
-            ngx_memzero(&b, sizeof(ngx_buf_t));
-            b.pos = out;
-            b.last = out + n;
-            b.memory = 1;
-            b.flush = 1;
-            cl.buf = &b;
-            cl.next = NULL;
-
-            c->write->ready = 1;
-            (void) c->send_chain(c, &cl, 0);
+            ngx_stream_rtmpq_send_raw(c, out, n);
         }
 
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -585,20 +592,28 @@ ngx_stream_rtmpq_send(ngx_live_quic_conn_t *qc, const uint8_t *pkt,
 {
     ngx_stream_rtmpq_ctx_t  *ctx = ngx_live_quic_data(qc);
 
-    ngx_buf_t          b;
-    ngx_chain_t        cl, *rc;
-    ngx_connection_t  *c;
+    return ngx_stream_rtmpq_send_raw(ctx->session->connection, (u_char *) pkt,
+                                     len);
+}
 
-    c = ctx->session->connection;
+
+/* one datagram on the shared socket, from the listen address */
+
+static ssize_t
+ngx_stream_rtmpq_send_raw(ngx_connection_t *c, u_char *pkt, size_t len)
+{
+    ngx_buf_t     b;
+    ngx_chain_t   cl, *rc;
 
     ngx_memzero(&b, sizeof(ngx_buf_t));
-    b.pos = (u_char *) pkt;
-    b.last = (u_char *) pkt + len;
+    b.pos = pkt;
+    b.last = pkt + len;
     b.memory = 1;
     b.flush = 1;
     cl.buf = &b;
     cl.next = NULL;
 
+    /* never a write event on the shared socket: the caller retries */
     c->write->ready = 1;
 
     rc = c->send_chain(c, &cl, 0);
@@ -1043,6 +1058,7 @@ ngx_stream_rtmpq_create_srv_conf(ngx_conf_t *cf)
      */
 
     conf->proxy_protocol = NGX_CONF_UNSET;
+    conf->retry = NGX_CONF_UNSET;
     conf->idle_timeout = NGX_CONF_UNSET_MSEC;
     conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
     conf->connect_timeout = NGX_CONF_UNSET_MSEC;
@@ -1066,6 +1082,7 @@ ngx_stream_rtmpq_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_live_quic_conf_t  *q;
 
     ngx_conf_merge_value(conf->proxy_protocol, prev->proxy_protocol, 0);
+    ngx_conf_merge_value(conf->retry, prev->retry, 0);
     ngx_conf_merge_str_value(conf->certificate, prev->certificate, "");
     ngx_conf_merge_str_value(conf->certificate_key, prev->certificate_key,
                              "");
@@ -1120,6 +1137,7 @@ ngx_stream_rtmpq_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     q->max_window = 6 * conf->conn_window;
     q->max_streams = conf->max_streams;
     q->send_buffer = conf->send_buffer;
+    q->retry = conf->retry ? 1 : 0;
 
     return ngx_stream_rtmpq_load_keys(cf, conf);
 }
