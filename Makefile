@@ -34,11 +34,14 @@ PKGS_TEST  := ffmpeg curl valgrind python3 gettext-base openssl libtest-base-per
 # The real DoH server of the httpdns tests (t/helpers/LiveCdn/DoH.pm):
 # dnsdist in front of PowerDNS; run from the test's own dir, not as services.
 PKGS_DNS   := dnsdist pdns-server pdns-backend-bind
+# The web player of the HLS tests: hls.js from npm in Debian's Chromium.
+# Debian's npm conflicts with a nodesource node: only when npm is missing.
+PKGS_WEB   := chromium $(if $(shell command -v npm),,nodejs npm)
 PKGS_FUZZ  := clang libclang-rt-14-dev
 PKGS_BENCH := wrk bc nftables iproute2 python3
 
-.PHONY: all build deps deps-test test test-valgrind test-env lint fuzz bench \
-        run clean
+.PHONY: all build deps deps-test player test test-valgrind test-env lint \
+        fuzz bench run clean
 
 all: build
 
@@ -46,7 +49,19 @@ deps:
 	@util/deps $(PKGS_BUILD)
 
 deps-test:
-	@util/deps $(PKGS_BUILD) $(PKGS_TEST) $(PKGS_DNS) $(PKGS_FUZZ) $(PKGS_BENCH)
+	@util/deps $(PKGS_BUILD) $(PKGS_TEST) $(PKGS_DNS) $(PKGS_WEB) \
+	    $(PKGS_FUZZ) $(PKGS_BENCH)
+
+# hls.js and playwright-core as pinned by the lock, into build/player
+PLAYER := t/helpers/player
+player: deps-test
+	@mkdir -p $(BUILD)/player
+	@cmp -s $(PLAYER)/package-lock.json $(BUILD)/player/package-lock.json \
+	    && [ -d $(BUILD)/player/node_modules/hls.js ] \
+	    || { cp $(PLAYER)/package.json $(PLAYER)/package-lock.json \
+	            $(BUILD)/player/ \
+	         && npm ci --prefix $(BUILD)/player --no-audit --no-fund \
+	                   --loglevel=error; }
 
 $(NGX_BUILD)/objs/Makefile: config | deps
 	rm -rf $(NGX_BUILD)
@@ -78,18 +93,18 @@ test-env:
 lint:
 	@util/lint
 
-test: deps-test build lint
+test: deps-test player build lint
 	eval "$$(util/test-env)" && prove -I t/lib -r t/
 
 # T=t/tier to run a part only
-test-valgrind: deps-test build
+test-valgrind: deps-test player build
 	eval "$$(util/test-env)" && TEST_NGINX_USE_VALGRIND=1 \
 	    prove -I t/lib -r $(or $(T),t/)
 
 fuzz: deps-test build
 	@fuzz/run $(FUZZ_TIME)
 
-bench: deps-test build
+bench: deps-test player build
 	@for b in bench/*.sh; do bash $$b || exit 1; done
 
 run: deps-test build

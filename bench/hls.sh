@@ -8,7 +8,10 @@
 # start latency = how far that frame is behind live.  Live is the stream
 # time now: publish start + elapsed wall time + c, c calibrated from the
 # newest fragment's end at a playlist rename.  Then the wake-up delay
-# (rename to answer) and reload requests/s (wrk) against stock.
+# (rename to answer) and reload requests/s (wrk) against stock.  Then the
+# web player: WEB_PLAYS rounds of hls.js in headless Chromium, a stock and
+# a fast-start play side by side per round, 20 s each: time to the first
+# "playing", start latency (hls.latency then) and stalls.
 # Figures are noisy on a shared machine: read them as provisional.
 
 set -e
@@ -16,6 +19,7 @@ set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 nginx=${NGINX:-/usr/sbin/nginx}
 plays=${PLAYS:-20}
+web_plays=${WEB_PLAYS:-5}
 work=$(mktemp -d /tmp/hls-bench.XXXXXX)
 http=$((20000 + RANDOM % 20000))
 rtmp=$((http + 1))
@@ -50,11 +54,20 @@ http {
     server {
         listen 127.0.0.1:$http;
         location /stock/ { alias $work/hls/; }
-        location /fs2/ { alias $work/hls/; hls_fast_start fs; }
+        # a terminal per player: the web plays share one browser
+        location /fs2/ {
+            alias $work/hls/;
+            hls_fast_start fs;
+            hls_fast_start_key \$remote_addr\$http_user_agent\$arg_player;
+        }
         location /fs1/ {
             alias $work/hls/;
             hls_fast_start fs;
             hls_fast_start_fragments 1;
+        }
+        location = /player {
+            default_type text/html;
+            return 200 "<!doctype html><title>player</title><body></body>";
         }
     }
 }
@@ -203,6 +216,48 @@ stock=$(rps stock)
 fast=$(rps fs2)
 printf 'reloads/s: stock %s, fast start %s, ratio %.2f\n' "$stock" "$fast" \
        "$(echo "$fast / $stock" | bc -l)"
+
+# the web player, stock and fast start side by side
+WORK=$work HTTP=$http PLAYS=$web_plays TOP=$top python3 - <<'EOP'
+import json, os, statistics, subprocess
+
+http, rounds, top = int(os.environ['HTTP']), int(os.environ['PLAYS']), \
+    os.environ['TOP']
+res = {'stock': [], 'fs2': []}
+
+for i in range(rounds):
+    conf = {'page': 'http://127.0.0.1:%d/player' % http, 'seconds': 20,
+            'plays': [{'name': 'stock', 'src': '/stock/s.m3u8'},
+                      {'name': 'fs2', 'src': '/fs2/s.m3u8?player=%d' % i}]}
+    out = subprocess.run(['node', top + '/t/helpers/player/play.js',
+                          json.dumps(conf)], capture_output=True, text=True)
+    r = json.loads(out.stdout)
+    if 'skip' in r:
+        print('web player: skipped, ' + r['skip'])
+        raise SystemExit(0)
+    for p in r['plays']:
+        if p.get('ttff') is not None:
+            res[p['name']].append((p['ttff'] / 1000, p['latency'],
+                                   p['waiting'],
+                                   any(e['fatal'] for e in p['errors'])))
+
+def med(loc, k):
+    return statistics.median(x[k] for x in res[loc])
+
+print('%-30s %10s %10s' % ('web player, hls.js (median)', 'stock', 'fast 2'))
+print('%-30s %10.3f %10.3f' % ('time to first frame, s', med('stock', 0),
+                               med('fs2', 0)))
+print('%-30s %10.3f %10.3f' % ('start latency, s', med('stock', 1),
+                               med('fs2', 1)))
+print('%-30s %10s %10.2f' % ('latency / stock', '',
+                             med('fs2', 1) / med('stock', 1)))
+print('%-30s %10d %10d' % ('stalls in the first 20 s, all',
+                           sum(x[2] for x in res['stock']),
+                           sum(x[2] for x in res['fs2'])))
+print('%-30s %10d %10d' % ('fatal errors', sum(x[3] for x in res['stock']),
+                           sum(x[3] for x in res['fs2'])))
+print('%-30s %10d %10d' % ('plays', len(res['stock']), len(res['fs2'])))
+EOP
 
 if grep -q '\[alert\]\|\[crit\]' "$work/logs/error.log"; then
     echo "alerts in the error log:" >&2

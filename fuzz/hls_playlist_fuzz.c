@@ -13,16 +13,25 @@
 /*
  * Parse any input; for every fragment count, render the fast-start
  * playlist into a buffer of exactly the announced size, and check that
- * the result parses again with the expected count and media sequence.
+ * the result parses again with the expected count and sequence numbers.
+ * Then the same playlist as a reload of a terminal whose timeline the
+ * input's first bytes make up: whatever it renders keeps to RFC 8216
+ * 6.2.1 (the media sequence never goes back).
  */
+
+static void ngx_hls_fuzz_check(ngx_http_hls_fast_start_playlist_t *pl,
+    u_char *src, ngx_http_hls_fast_start_view_t *view);
+
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char                              *src, *dst, *last;
-    size_t                               len;
-    ngx_uint_t                           n, want;
-    ngx_http_hls_fast_start_playlist_t   pl, out;
+    u_char                              *src;
+    ngx_int_t                            rc;
+    ngx_uint_t                           n;
+    ngx_http_hls_fast_start_view_t       view;
+    ngx_http_hls_fast_start_timeline_t   tl, seen;
+    ngx_http_hls_fast_start_playlist_t   pl;
 
     src = malloc(size ? size : 1);
     if (src == NULL) {
@@ -37,34 +46,87 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     for (n = 1; n <= NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS; n++) {
+        ngx_http_hls_fast_start_playlist_first(&pl, n, &view, &tl);
 
-        len = ngx_http_hls_fast_start_playlist_size(&pl, n);
-
-        dst = malloc(len ? len : 1);
-        if (dst == NULL) {
-            break;
-        }
-
-        last = ngx_http_hls_fast_start_playlist_render(&pl, src, n, dst);
-
-        if ((size_t) (last - dst) != len) {
-            abort();
-        }
-
-        want = n < pl.nsegments ? n : pl.nsegments;
-
-        if (ngx_http_hls_fast_start_playlist_parse(dst, len, &out) != NGX_OK
-            || out.nsegments != want
-            || out.media_sequence != pl.media_sequence + pl.nsegments - want
-            || out.target_duration != pl.target_duration)
+        if (view.first != pl.nsegments - (n < pl.nsegments ? n
+                                                           : pl.nsegments))
         {
             abort();
         }
 
-        free(dst);
+        ngx_hls_fuzz_check(&pl, src, &view);
+
+        /* the same playlist again: as it is */
+
+        if (ngx_http_hls_fast_start_playlist_update(&pl, &tl, &view)
+            != NGX_AGAIN || view.first != pl.nsegments - (n < pl.nsegments
+                                                          ? n : pl.nsegments))
+        {
+            if (n < pl.nsegments) {
+                abort();
+            }
+        }
+    }
+
+    /* a timeline made of the input's first bytes */
+
+    memset(&tl, 0, sizeof(tl));
+    memcpy(&tl, data, size < sizeof(uint64_t) * 3 ? size
+                                                  : sizeof(uint64_t) * 3);
+    tl.set = 1;
+    seen = tl;
+
+    rc = ngx_http_hls_fast_start_playlist_update(&pl, &tl, &view);
+
+    if (rc == NGX_AGAIN) {
+        if (pl.media_sequence + view.first < seen.floor
+            && pl.media_sequence + pl.nsegments - 1 >= seen.last)
+        {
+            abort();
+        }
+
+        ngx_hls_fuzz_check(&pl, src, &view);
+    }
+
+    if (tl.last != pl.media_sequence + pl.nsegments - 1) {
+        abort();
     }
 
     free(src);
 
     return 0;
+}
+
+
+static void
+ngx_hls_fuzz_check(ngx_http_hls_fast_start_playlist_t *pl, u_char *src,
+    ngx_http_hls_fast_start_view_t *view)
+{
+    u_char                              *dst, *last;
+    size_t                               len;
+    ngx_http_hls_fast_start_playlist_t   out;
+
+    len = ngx_http_hls_fast_start_playlist_size(pl, view);
+
+    dst = malloc(len ? len : 1);
+    if (dst == NULL) {
+        return;
+    }
+
+    last = ngx_http_hls_fast_start_playlist_render(pl, src, view, dst);
+
+    if ((size_t) (last - dst) != len) {
+        abort();
+    }
+
+    if (ngx_http_hls_fast_start_playlist_parse(dst, len, &out) != NGX_OK
+        || out.nsegments != pl->nsegments - view->first
+        || out.media_sequence != pl->media_sequence + view->first
+        || out.discontinuity_sequence != view->ds
+        || out.target_duration != pl->target_duration)
+    {
+        abort();
+    }
+
+    free(dst);
 }

@@ -103,9 +103,6 @@ ngx_int_t
 ngx_http_live_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
     ngx_buf_t *b)
 {
-    ngx_int_t    rc;
-    ngx_chain_t  out;
-
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -127,6 +124,19 @@ ngx_http_live_send(ngx_http_request_t *r, ngx_uint_t status, ngx_str_t *type,
     }
 
     r->headers_out.status = status;
+
+    return ngx_http_live_send_body(r, b);
+}
+
+
+/* the headers set but the length: sends them and the buffer as the body */
+
+ngx_int_t
+ngx_http_live_send_body(ngx_http_request_t *r, ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
     r->headers_out.content_length_n = b->last - b->pos;
 
     b->last_buf = (r == r->main) ? 1 : 0;

@@ -28,6 +28,8 @@ NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_live_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
 NGX_HTTP_LIVE_HIDDEN
+ngx_int_t ngx_http_live_send_body(ngx_http_request_t *r, ngx_buf_t *b);
+NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_live_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_buf_t *b);
 NGX_HTTP_LIVE_HIDDEN

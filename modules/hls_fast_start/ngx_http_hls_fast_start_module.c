@@ -32,6 +32,7 @@
 typedef struct {
     ngx_http_live_zone_node_t        zn;
     ngx_msec_t                       expire;
+    ngx_http_hls_fast_start_timeline_t  tl;
 } ngx_http_hls_fast_start_node_t;
 
 
@@ -40,6 +41,7 @@ typedef struct {
     ngx_queue_t                      dirs;
     ngx_connection_t                *inotify;
     ngx_uint_t                       inotify_failed;
+    time_t                           watch_logged;
 } ngx_http_hls_fast_start_main_conf_t;
 
 
@@ -72,6 +74,7 @@ typedef struct {
     ngx_str_t                        name;
     ngx_event_t                      timer;
     ngx_buf_t                       *answer;
+    ngx_http_hls_fast_start_timeline_t  tl;
     ngx_uint_t                       state;
     ngx_uint_t                       fragments;
     ngx_file_uniq_t                  uniq;
@@ -87,21 +90,36 @@ static ngx_int_t ngx_http_hls_fast_start_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hls_fast_start_first(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf,
     ngx_http_hls_fast_start_ctx_t *ctx);
-static ngx_int_t ngx_http_hls_fast_start_read(u_char *path, ngx_log_t *log,
-    ngx_file_info_t *fi, u_char **data);
+static ngx_int_t ngx_http_hls_fast_start_stock(ngx_http_request_t *r,
+    ngx_http_hls_fast_start_loc_conf_t *lcf,
+    ngx_http_hls_fast_start_ctx_t *ctx);
+static ngx_int_t ngx_http_hls_fast_start_send(ngx_http_request_t *r,
+    ngx_buf_t *b, time_t mtime);
+static ngx_int_t ngx_http_hls_fast_start_read(ngx_http_request_t *r,
+    ngx_str_t *path, ngx_pool_t *pool, ngx_open_file_info_t *of,
+    u_char **data);
 static ngx_int_t ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
-    ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5);
+    ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
+    ngx_http_hls_fast_start_timeline_t *tl);
+static void ngx_http_hls_fast_start_store(ngx_http_request_t *r,
+    ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
+    ngx_http_hls_fast_start_timeline_t *tl);
+static ngx_http_hls_fast_start_node_t *ngx_http_hls_fast_start_find(
+    ngx_http_live_zone_t *zone, u_char *md5);
 static ngx_uint_t ngx_http_hls_fast_start_inactive(ngx_http_live_zone_t *zone,
     ngx_http_live_zone_node_t *zn);
 static ngx_http_hls_fast_start_dir_t *ngx_http_hls_fast_start_dir(
     ngx_http_request_t *r, ngx_http_hls_fast_start_main_conf_t *mcf,
     u_char *path, size_t len);
-static void ngx_http_hls_fast_start_watch(ngx_http_hls_fast_start_dir_t *d,
-    ngx_log_t *log);
+static ngx_int_t ngx_http_hls_fast_start_watch(
+    ngx_http_hls_fast_start_dir_t *d, ngx_log_t *log);
 static void ngx_http_hls_fast_start_dir_done(
     ngx_http_hls_fast_start_dir_t *d);
 static ngx_uint_t ngx_http_hls_fast_start_changed(
     ngx_http_hls_fast_start_dir_t *d, u_char *name, size_t len);
+static void ngx_http_hls_fast_start_answer(
+    ngx_http_hls_fast_start_ctx_t *ctx,
+    ngx_http_hls_fast_start_playlist_t *pl, u_char *data);
 static void ngx_http_hls_fast_start_release(
     ngx_http_hls_fast_start_ctx_t *ctx, ngx_uint_t state);
 static void ngx_http_hls_fast_start_release_all(
@@ -262,10 +280,10 @@ ngx_http_hls_fast_start_handler(ngx_http_request_t *r)
             return NGX_AGAIN;
         }
 
+        lcf = ngx_http_get_module_loc_conf(r, ngx_http_hls_fast_start_module);
+
         if (ctx->answer == NULL) {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "hls fast start: stock playlist");
-            return NGX_DECLINED;
+            return ngx_http_hls_fast_start_stock(r, lcf, ctx);
         }
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -317,13 +335,17 @@ ngx_http_hls_fast_start_handler(ngx_http_request_t *r)
     ngx_md5_update(&md5, r->uri.data, r->uri.len);
     ngx_md5_final(ctx->md5, &md5);
 
-    rc = ngx_http_hls_fast_start_lookup(r, lcf, ctx->md5);
+    rc = ngx_http_hls_fast_start_lookup(r, lcf, ctx->md5, &ctx->tl);
 
-    if (rc != NGX_OK) {
+    if (rc == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    if (rc == NGX_DECLINED) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "hls fast start: pass, key \"%V\"", &key);
         ctx->state = NGX_HTTP_HLS_FAST_START_PASS;
-        return NGX_DECLINED;
+        return ngx_http_hls_fast_start_stock(r, lcf, ctx);
     }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -332,7 +354,7 @@ ngx_http_hls_fast_start_handler(ngx_http_request_t *r)
     ctx->state = NGX_HTTP_HLS_FAST_START_FIRST;
 
     if (ngx_exiting) {
-        return NGX_DECLINED;
+        return ngx_http_hls_fast_start_stock(r, lcf, ctx);
     }
 
     return ngx_http_hls_fast_start_first(r, lcf, ctx);
@@ -348,8 +370,9 @@ ngx_http_hls_fast_start_first(ngx_http_request_t *r,
     size_t                                root;
     time_t                                age;
     ngx_int_t                             rc;
-    ngx_file_info_t                       fi;
+    ngx_pool_t                           *pool;
     ngx_http_cleanup_t                   *cln;
+    ngx_open_file_info_t                  of;
     ngx_http_hls_fast_start_dir_t        *d;
     ngx_http_hls_fast_start_playlist_t    pl;
     ngx_http_hls_fast_start_main_conf_t  *mcf;
@@ -381,7 +404,9 @@ ngx_http_hls_fast_start_first(ngx_http_request_t *r,
 
     /*
      * Watch the directory before looking at the playlist, so that a
-     * rename between the look and the hold is not missed.
+     * rename between the look and the hold is not missed.  A directory
+     * that cannot be watched for any reason but "not there yet" is
+     * answered at once, as the static module would.
      */
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_hls_fast_start_module);
@@ -392,18 +417,26 @@ ngx_http_hls_fast_start_first(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    rc = ngx_http_hls_fast_start_read(ctx->path.data, r->connection->log,
-                                      &fi, &data);
+    /* the playlist is read into a pool of its own, not kept while held */
+
+    pool = ngx_create_pool(1024, r->connection->log);
+    if (pool == NULL) {
+        ngx_http_hls_fast_start_dir_done(d);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_hls_fast_start_read(r, &ctx->path, pool, &of, &data);
 
     if (rc == NGX_ERROR) {
+        ngx_destroy_pool(pool);
         ngx_http_hls_fast_start_dir_done(d);
         return NGX_DECLINED;
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_hls_fast_start_playlist_parse(data,
-                                                    ngx_file_size(&fi), &pl);
-        ngx_free(data);
+        rc = ngx_http_hls_fast_start_playlist_parse(data, (size_t) of.size,
+                                                    &pl);
+        ngx_destroy_pool(pool);
 
         if (rc != NGX_OK) {
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -413,20 +446,23 @@ ngx_http_hls_fast_start_first(ngx_http_request_t *r,
             return NGX_DECLINED;
         }
 
-        age = ngx_time() - ngx_file_mtime(&fi);
+        age = ngx_time() - of.mtime;
 
         if (age > (time_t) (2 * pl.target_duration)) {
             ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "hls fast start: stale playlist, %T s old, "
                            "target duration %ui", age, pl.target_duration);
             ngx_http_hls_fast_start_dir_done(d);
-            return NGX_DECLINED;
+            return ngx_http_hls_fast_start_stock(r, lcf, ctx);
         }
 
         ctx->exists = 1;
-        ctx->uniq = ngx_file_uniq(&fi);
-        ctx->mtime = ngx_file_mtime(&fi);
-        ctx->size = ngx_file_size(&fi);
+        ctx->uniq = of.uniq;
+        ctx->mtime = of.mtime;
+        ctx->size = of.size;
+
+    } else {
+        ngx_destroy_pool(pool);
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -450,90 +486,194 @@ ngx_http_hls_fast_start_first(ngx_http_request_t *r,
 }
 
 
+/*
+ * Any answer but a held one: the playlist as it is when it keeps to the
+ * terminal's timeline, else that timeline's view of it.  Whatever cannot
+ * be read or is not a media playlist goes to the static module, which
+ * answers and logs it as it always does.
+ */
+
 static ngx_int_t
-ngx_http_hls_fast_start_read(u_char *path, ngx_log_t *log,
-    ngx_file_info_t *fi, u_char **data)
+ngx_http_hls_fast_start_stock(ngx_http_request_t *r,
+    ngx_http_hls_fast_start_loc_conf_t *lcf,
+    ngx_http_hls_fast_start_ctx_t *ctx)
 {
-    off_t      size;
-    u_char    *buf;
-    ssize_t    n;
-    ngx_fd_t   fd;
-    ngx_err_t  err;
+    u_char                              *last, *data;
+    size_t                               root;
+    ngx_int_t                            rc;
+    ngx_buf_t                           *b;
+    ngx_open_file_info_t                 of;
+    ngx_http_hls_fast_start_view_t       view;
+    ngx_http_hls_fast_start_playlist_t   pl;
 
-    fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-
-    if (fd == NGX_INVALID_FILE) {
-        err = ngx_errno;
-
-        if (err == NGX_ENOENT || err == NGX_ENOTDIR) {
-            return NGX_DECLINED;
+    if (ctx->path.data == NULL) {
+        last = ngx_http_map_uri_to_path(r, &ctx->path, &root, 0);
+        if (last == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_log_error(NGX_LOG_ERR, log, err,
-                      "hls fast start: " ngx_open_file_n " \"%s\" failed",
-                      path);
+        ctx->path.len = last - ctx->path.data;
+    }
+
+    if (ngx_http_hls_fast_start_read(r, &ctx->path, r->pool, &of, &data)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_hls_fast_start_playlist_parse(data, (size_t) of.size, &pl)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_hls_fast_start_playlist_update(&pl, &ctx->tl, &view);
+
+    ngx_http_hls_fast_start_store(r, lcf, ctx->md5, &ctx->tl);
+
+    if (rc == NGX_OK) {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        b->pos = data;
+        b->last = data + of.size;
+        b->memory = 1;
+
+        ngx_http_finalize_request(r, ngx_http_hls_fast_start_send(r, b,
+                                                                  of.mtime));
+        return NGX_DONE;
+    }
+
+    b = ngx_create_temp_buf(r->pool,
+                            ngx_http_hls_fast_start_playlist_size(&pl, &view));
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_http_hls_fast_start_playlist_render(&pl, data, &view,
+                                                      b->pos);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "hls fast start: reload from %uL, discontinuity "
+                   "sequence %uL of %uL",
+                   pl.media_sequence + view.first, view.ds,
+                   pl.discontinuity_sequence);
+
+    ngx_http_finalize_request(r, ngx_http_live_send(r, NGX_HTTP_OK, NULL, b));
+    return NGX_DONE;
+}
+
+
+/* the playlist as the static module would send it */
+
+static ngx_int_t
+ngx_http_hls_fast_start_send(ngx_http_request_t *r, ngx_buf_t *b,
+    time_t mtime)
+{
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.last_modified_time = mtime;
+
+    if (ngx_http_set_etag(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_set_content_type(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->allow_ranges = 1;
+
+    return ngx_http_live_send_body(r, b);
+}
+
+
+/*
+ * Opens the playlist as the static module would (disable_symlinks and
+ * all), never through open_file_cache, whose descriptor would be an old
+ * playlist; reads it into "pool".  NGX_DECLINED: it does not exist (yet);
+ * NGX_ERROR: anything else, for the static module to answer.
+ */
+
+static ngx_int_t
+ngx_http_hls_fast_start_read(ngx_http_request_t *r, ngx_str_t *path,
+    ngx_pool_t *pool, ngx_open_file_info_t *of, u_char **data)
+{
+    u_char                    *buf;
+    ssize_t                    n;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    ngx_memzero(of, sizeof(ngx_open_file_info_t));
+
+    of->read_ahead = clcf->read_ahead;
+    of->directio = NGX_OPEN_FILE_DIRECTIO_OFF;
+    of->valid = clcf->open_file_cache_valid;
+    of->min_uses = clcf->open_file_cache_min_uses;
+    of->errors = clcf->open_file_cache_errors;
+    of->events = clcf->open_file_cache_events;
+
+    if (ngx_http_set_disable_symlinks(r, clcf, path, of) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    buf = NULL;
+    if (ngx_open_cached_file(NULL, path, of, pool) != NGX_OK) {
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, of->err,
+                       "hls fast start: %s \"%V\" failed%s", of->failed,
+                       path, of->err == NGX_ENOENT ? ", not yet" : "");
 
-    if (ngx_fd_info(fd, fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
-                      "hls fast start: " ngx_fd_info_n " \"%s\" failed",
-                      path);
-        goto failed;
+        return (of->err == NGX_ENOENT) ? NGX_DECLINED : NGX_ERROR;
     }
 
-    size = ngx_file_size(fi);
-
-    if (size > NGX_HTTP_HLS_FAST_START_MAX_PLAYLIST) {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "hls fast start: playlist \"%s\" too big, %O bytes",
-                      path, size);
-        goto failed;
+    if (!of->is_file) {
+        return NGX_ERROR;
     }
 
-    buf = ngx_alloc((size_t) size + 1, log);
+    if (of->size > NGX_HTTP_HLS_FAST_START_MAX_PLAYLIST) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "hls fast start: playlist \"%V\" too big, %O bytes",
+                      path, of->size);
+        ngx_pool_run_cleanup_file(pool, of->fd);
+        return NGX_ERROR;
+    }
+
+    buf = ngx_pnalloc(pool, (size_t) of->size + 1);
     if (buf == NULL) {
-        goto failed;
+        ngx_pool_run_cleanup_file(pool, of->fd);
+        return NGX_ERROR;
     }
 
-    n = ngx_read_fd(fd, buf, (size_t) size);
+    n = ngx_read_fd(of->fd, buf, (size_t) of->size);
 
-    if (n != (ssize_t) size) {
-        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
-                      "hls fast start: " ngx_read_fd_n " \"%s\" returned "
-                      "%z bytes of %O", path, n, size);
-        goto failed;
+    if (n != (ssize_t) of->size) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                      "hls fast start: " ngx_read_fd_n " \"%V\" returned "
+                      "%z bytes of %O", path, n, of->size);
+        ngx_pool_run_cleanup_file(pool, of->fd);
+        return NGX_ERROR;
     }
 
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      ngx_close_file_n " \"%s\" failed", path);
-    }
+    /* the bytes are all we need: no descriptor kept while held */
+
+    ngx_pool_run_cleanup_file(pool, of->fd);
 
     *data = buf;
 
     return NGX_OK;
-
-failed:
-
-    if (buf) {
-        ngx_free(buf);
-    }
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
-                      ngx_close_file_n " \"%s\" failed", path);
-    }
-
-    return NGX_ERROR;
 }
 
 
 static ngx_int_t
 ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
-    ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5)
+    ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
+    ngx_http_hls_fast_start_timeline_t *tl)
 {
     ngx_int_t                        rc;
     ngx_str_t                        key;
@@ -557,10 +697,17 @@ ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
              ngx_http_live_zone_find(zone, &key, hash);
 
     if (fs) {
+
         /* an idle terminal is new again */
 
-        rc = ((ngx_msec_int_t) (now - fs->expire) > 0) ? NGX_OK
-                                                        : NGX_DECLINED;
+        if ((ngx_msec_int_t) (now - fs->expire) > 0) {
+            rc = NGX_OK;
+            fs->tl.set = 0;
+
+        } else {
+            rc = NGX_DECLINED;
+            *tl = fs->tl;
+        }
 
         fs->expire = now + lcf->session;
         ngx_http_live_zone_touch(zone, &fs->zn);
@@ -585,6 +732,57 @@ ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return NGX_OK;
+}
+
+
+/*
+ * After an answer: the terminal's session goes on from now, with the
+ * timeline "tl" if there is one (a terminal evicted meanwhile is not
+ * brought back).
+ */
+
+static void
+ngx_http_hls_fast_start_store(ngx_http_request_t *r,
+    ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
+    ngx_http_hls_fast_start_timeline_t *tl)
+{
+    ngx_http_live_zone_t            *zone;
+    ngx_http_hls_fast_start_node_t  *fs;
+
+    zone = lcf->shm_zone->data;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    fs = ngx_http_hls_fast_start_find(zone, md5);
+
+    if (fs) {
+        fs->expire = ngx_current_msec + lcf->session;
+
+        if (tl) {
+            fs->tl = *tl;
+        }
+
+        ngx_http_live_zone_touch(zone, &fs->zn);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+/* the terminal's node, the zone locked */
+
+static ngx_http_hls_fast_start_node_t *
+ngx_http_hls_fast_start_find(ngx_http_live_zone_t *zone, u_char *md5)
+{
+    ngx_str_t         key;
+    ngx_rbtree_key_t  hash;
+
+    key.data = md5;
+    key.len = 16;
+    ngx_memcpy(&hash, md5, sizeof(ngx_rbtree_key_t));
+
+    return (ngx_http_hls_fast_start_node_t *)
+               ngx_http_live_zone_find(zone, &key, hash);
 }
 
 
@@ -641,7 +839,10 @@ ngx_http_hls_fast_start_dir(ngx_http_request_t *r,
     d->poll.log = ngx_cycle->log;
     d->poll.cancelable = 1;
 
-    ngx_http_hls_fast_start_watch(d, r->connection->log);
+    if (ngx_http_hls_fast_start_watch(d, r->connection->log) == NGX_ERROR) {
+        ngx_http_hls_fast_start_dir_done(d);
+        return NULL;
+    }
 
     if (d->wd == -1) {
         ngx_add_timer(&d->poll, NGX_HTTP_HLS_FAST_START_POLL);
@@ -651,7 +852,13 @@ ngx_http_hls_fast_start_dir(ngx_http_request_t *r,
 }
 
 
-static void
+/*
+ * NGX_OK: watched; NGX_DECLINED: to be polled (no inotify, or a nested
+ * stream directory that is not there yet); NGX_ERROR: it cannot be, and
+ * its requests are answered at once, as the static module would.
+ */
+
+static ngx_int_t
 ngx_http_hls_fast_start_watch(ngx_http_hls_fast_start_dir_t *d,
     ngx_log_t *log)
 {
@@ -667,7 +874,7 @@ ngx_http_hls_fast_start_watch(ngx_http_hls_fast_start_dir_t *d,
     }
 
     if (mcf->inotify == NULL) {
-        return;
+        return NGX_DECLINED;
     }
 
     /* nginx-rtmp renames the playlist into place; others rewrite it */
@@ -684,17 +891,39 @@ ngx_http_hls_fast_start_watch(ngx_http_hls_fast_start_dir_t *d,
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
                            "hls fast start: no \"%s\" yet, polling",
                            d->path);
-            return;
+            return NGX_DECLINED;
         }
 
-        ngx_log_error(NGX_LOG_WARN, log, err,
-                      "hls fast start: inotify_add_watch(\"%s\") failed, "
-                      "polling", d->path);
-        return;
+        /*
+         * The static module logs what is wrong with the path itself; the
+         * watch limit (ENOSPC) is ours to say, once a minute at most.
+         */
+
+        if (err == NGX_ENOSPC || err == NGX_ENOMEM) {
+            if (ngx_time() - mcf->watch_logged >= 60) {
+                mcf->watch_logged = ngx_time();
+                ngx_log_error(NGX_LOG_WARN, log, err,
+                              "hls fast start: inotify_add_watch(\"%s\") "
+                              "failed, answering at once", d->path);
+            }
+
+        } else {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, err,
+                           "hls fast start: inotify_add_watch(\"%s\") "
+                           "failed", d->path);
+        }
+
+        return NGX_ERROR;
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                    "hls fast start: watch %d \"%s\"", d->wd, d->path);
+
+    return NGX_OK;
+
+#else
+
+    return NGX_DECLINED;
 
 #endif
 }
@@ -759,18 +988,17 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
 {
     u_char                              *data;
     ngx_int_t                            rc;
-    ngx_buf_t                           *b;
-    ngx_uint_t                           n, loaded;
+    ngx_uint_t                           n;
+    ngx_pool_t                          *pool;
     ngx_queue_t                         *q, *next, ready;
-    ngx_file_info_t                      fi;
-    ngx_http_request_t                  *r;
+    ngx_open_file_info_t                 of;
     ngx_http_hls_fast_start_ctx_t       *ctx;
     ngx_http_hls_fast_start_playlist_t   pl;
 
     ngx_queue_init(&ready);
 
     data = NULL;
-    loaded = 0;
+    pool = NULL;
     rc = NGX_ERROR;
 
     for (q = ngx_queue_head(&d->waiters);
@@ -786,28 +1014,35 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
             continue;
         }
 
-        /* the playlist is read and parsed once for all its waiters */
+        /*
+         * The playlist is read and parsed once for all its waiters, with
+         * the first one's rules (disable_symlinks), into a pool of its own
+         * that outlives them (so not with their connection's log).
+         */
 
-        if (!loaded) {
-            loaded = 1;
+        if (pool == NULL) {
+            pool = ngx_create_pool(1024, ngx_cycle->log);
+            if (pool == NULL) {
+                return 0;
+            }
 
-            rc = ngx_http_hls_fast_start_read(ctx->path.data,
-                                              ctx->request->connection->log,
-                                              &fi, &data);
+            rc = ngx_http_hls_fast_start_read(ctx->request, &ctx->path, pool,
+                                              &of, &data);
 
             if (rc == NGX_DECLINED) {
                 /* gone again: wait for the next event */
+                ngx_destroy_pool(pool);
                 return 0;
             }
 
             if (rc == NGX_OK) {
                 rc = ngx_http_hls_fast_start_playlist_parse(data,
-                                                        ngx_file_size(&fi),
+                                                        (size_t) of.size,
                                                         &pl);
                 if (rc == NGX_DECLINED) {
                     ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log,
-                                  0, "hls fast start: \"%s\" is not a "
-                                  "media playlist", ctx->path.data);
+                                  0, "hls fast start: \"%V\" is not a "
+                                  "media playlist", &ctx->path);
                     rc = NGX_ERROR;
                 }
             }
@@ -817,10 +1052,32 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
 
         if (data
             && ctx->exists
-            && ctx->uniq == ngx_file_uniq(&fi)
-            && ctx->mtime == ngx_file_mtime(&fi)
-            && ctx->size == ngx_file_size(&fi))
+            && ctx->uniq == of.uniq
+            && ctx->mtime == of.mtime
+            && ctx->size == of.size)
         {
+            continue;
+        }
+
+        /*
+         * A stream that has just started (its window does not slide yet):
+         * wait for as many fragments as the answer lists, or a player
+         * starts with too little buffer.
+         */
+
+        if (rc == NGX_OK
+            && pl.nsegments < ctx->fragments
+            && pl.media_sequence == 0)
+        {
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log,
+                           0, "hls fast start: hold \"%V\" on, %ui of %ui "
+                           "fragments", &ctx->name, pl.nsegments,
+                           ctx->fragments);
+
+            ctx->exists = 1;
+            ctx->uniq = of.uniq;
+            ctx->mtime = of.mtime;
+            ctx->size = of.size;
             continue;
         }
 
@@ -835,7 +1092,6 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
     while (!ngx_queue_empty(&ready)) {
         q = ngx_queue_head(&ready);
         ctx = ngx_queue_data(q, ngx_http_hls_fast_start_ctx_t, queue);
-        r = ctx->request;
 
         /* back in the directory queue, so that release unlinks it */
 
@@ -852,36 +1108,49 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
             continue;
         }
 
-        b = ngx_create_temp_buf(r->pool,
-                    ngx_http_hls_fast_start_playlist_size(&pl, ctx->fragments));
-
-        if (b == NULL) {
-            ngx_http_hls_fast_start_release(ctx,
-                                            NGX_HTTP_HLS_FAST_START_FIRST);
-            continue;
-        }
-
-        b->last = ngx_http_hls_fast_start_playlist_render(&pl, data,
-                                                          ctx->fragments,
-                                                          b->pos);
-        ctx->answer = b;
-
-        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "hls fast start: wake \"%V\", %ui of %ui fragments",
-                       &ctx->name,
-                       ngx_min(ctx->fragments, pl.nsegments), pl.nsegments);
-
-        ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_HELD);
+        ngx_http_hls_fast_start_answer(ctx, &pl, data);
     }
 
-    if (data) {
-        ngx_free(data);
+    if (pool) {
+        ngx_destroy_pool(pool);
     }
 
     d->busy--;
     ngx_http_hls_fast_start_dir_done(d);
 
     return n;
+}
+
+
+/* a held request's answer: the last fragments of "pl" */
+
+static void
+ngx_http_hls_fast_start_answer(ngx_http_hls_fast_start_ctx_t *ctx,
+    ngx_http_hls_fast_start_playlist_t *pl, u_char *data)
+{
+    ngx_buf_t                       *b;
+    ngx_http_hls_fast_start_view_t   view;
+
+    ngx_http_hls_fast_start_playlist_first(pl, ctx->fragments, &view,
+                                           &ctx->tl);
+
+    b = ngx_create_temp_buf(ctx->request->pool,
+                            ngx_http_hls_fast_start_playlist_size(pl, &view));
+
+    if (b == NULL) {
+        ctx->tl.set = 0;
+        ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_FIRST);
+        return;
+    }
+
+    b->last = ngx_http_hls_fast_start_playlist_render(pl, data, &view, b->pos);
+    ctx->answer = b;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "hls fast start: wake \"%V\", %ui of %ui fragments",
+                   &ctx->name, pl->nsegments - view.first, pl->nsegments);
+
+    ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_HELD);
 }
 
 
@@ -904,10 +1173,14 @@ ngx_http_hls_fast_start_release(ngx_http_hls_fast_start_ctx_t *ctx,
         ngx_del_timer(&ctx->timer);
     }
 
-    /* a long hold must not age the terminal out of its session */
+    /*
+     * A long hold must not age the terminal out of its session; a held
+     * answer starts its timeline.
+     */
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_hls_fast_start_module);
-    (void) ngx_http_hls_fast_start_lookup(r, lcf, ctx->md5);
+    ngx_http_hls_fast_start_store(r, lcf, ctx->md5,
+                                  ctx->answer ? &ctx->tl : NULL);
 
     r->read_event_handler = ngx_http_block_reading;
     r->write_event_handler = ngx_http_core_run_phases;
@@ -988,11 +1261,23 @@ ngx_http_hls_fast_start_poll_handler(ngx_event_t *ev)
         return;
     }
 
-    /* a nested stream directory may have appeared: watch it from now */
-
-    ngx_http_hls_fast_start_watch(d, ev->log);
+    /*
+     * A nested stream directory may have appeared: watch it from now, or,
+     * if it cannot be watched, answer its requests at once.
+     */
 
     d->busy++;
+
+    if (ngx_http_hls_fast_start_watch(d, ev->log) == NGX_ERROR) {
+
+        while (!ngx_queue_empty(&d->waiters)) {
+            ctx = ngx_queue_data(ngx_queue_head(&d->waiters),
+                                 ngx_http_hls_fast_start_ctx_t, queue);
+
+            ngx_http_hls_fast_start_release(ctx,
+                                            NGX_HTTP_HLS_FAST_START_FIRST);
+        }
+    }
 
     do {
         changed = 0;

@@ -18,9 +18,10 @@
      && ngx_strncmp(p, tag, sizeof(tag) - 1) == 0)
 
 
-static ngx_http_hls_fast_start_segment_t *ngx_http_hls_fast_start_window(
-    ngx_http_hls_fast_start_playlist_t *pl, ngx_uint_t n, uint64_t *ms,
-    uint64_t *ds);
+static ngx_uint_t ngx_http_hls_fast_start_known(
+    ngx_http_hls_fast_start_playlist_t *pl);
+static uint64_t ngx_http_hls_fast_start_before(
+    ngx_http_hls_fast_start_playlist_t *pl, ngx_uint_t i);
 static ngx_int_t ngx_http_hls_fast_start_number(u_char *p, u_char *last,
     uint64_t *value);
 static ngx_uint_t ngx_http_hls_fast_start_digits(uint64_t value);
@@ -216,17 +217,123 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
 }
 
 
+void
+ngx_http_hls_fast_start_playlist_first(ngx_http_hls_fast_start_playlist_t *pl,
+    ngx_uint_t n, ngx_http_hls_fast_start_view_t *view,
+    ngx_http_hls_fast_start_timeline_t *tl)
+{
+    if (n > pl->nsegments) {
+        n = pl->nsegments;
+    }
+
+    if (n > NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS) {
+        n = NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS;
+    }
+
+    view->first = pl->nsegments - n;
+    view->ds = pl->discontinuity_sequence
+               + ngx_http_hls_fast_start_before(pl, view->first);
+
+    tl->set = 1;
+    tl->floor = pl->media_sequence + view->first;
+    tl->last = pl->media_sequence + pl->nsegments - 1;
+    tl->dsn = pl->discontinuity_sequence + pl->ndiscontinuities;
+}
+
+
+ngx_int_t
+ngx_http_hls_fast_start_playlist_update(
+    ngx_http_hls_fast_start_playlist_t *pl,
+    ngx_http_hls_fast_start_timeline_t *tl,
+    ngx_http_hls_fast_start_view_t *view)
+{
+    uint64_t    ms, last, total, known, base, up, down;
+    ngx_uint_t  lo, first;
+
+    ms = pl->media_sequence;
+    last = ms + pl->nsegments - 1;
+    total = pl->discontinuity_sequence + pl->ndiscontinuities;
+
+    lo = ngx_http_hls_fast_start_known(pl);
+
+    if (!tl->set || last < tl->last || tl->floor > tl->last) {
+        goto restart;
+    }
+
+    /*
+     * The stock discontinuity sequence number of the terminal's last
+     * segment; if that has left the window, of the point just before the
+     * first segment known, as if no discontinuity was in the gap.
+     */
+
+    if (tl->last >= ms + lo) {
+        known = pl->discontinuity_sequence
+                + ngx_http_hls_fast_start_before(pl,
+                                                 (ngx_uint_t) (tl->last - ms)
+                                                 + 1);
+    } else {
+        known = pl->discontinuity_sequence
+                + ngx_http_hls_fast_start_before(pl, lo);
+    }
+
+    up = (tl->dsn > known) ? tl->dsn - known : 0;
+    down = (known > tl->dsn) ? known - tl->dsn : 0;
+
+    /* never before the terminal's last answer */
+
+    first = (tl->floor > ms) ? (ngx_uint_t) (tl->floor - ms) : 0;
+
+    if (first == 0 && up == 0 && down == 0) {
+        tl->floor = ms;
+        tl->last = last;
+        tl->dsn = total;
+        return NGX_OK;
+    }
+
+    if (first < lo) {
+        first = lo;
+    }
+
+    base = pl->discontinuity_sequence
+           + ngx_http_hls_fast_start_before(pl, first);
+
+    if (base < down || total - down > (uint64_t) -1 - up) {
+        goto restart;
+    }
+
+    view->first = first;
+    view->ds = base - down + up;
+
+    tl->floor = ms + first;
+    tl->last = last;
+    tl->dsn = total - down + up;
+
+    return NGX_AGAIN;
+
+restart:
+
+    /* a new timeline, or the stream went back: it starts here */
+
+    tl->set = 1;
+    tl->floor = ms;
+    tl->last = last;
+    tl->dsn = total;
+
+    return NGX_OK;
+}
+
+
 size_t
 ngx_http_hls_fast_start_playlist_size(ngx_http_hls_fast_start_playlist_t *pl,
-    ngx_uint_t n)
+    ngx_http_hls_fast_start_view_t *view)
 {
     size_t                              size;
-    uint64_t                            ms, ds;
     ngx_http_hls_fast_start_segment_t  *seg;
 
-    seg = ngx_http_hls_fast_start_window(pl, n, &ms, &ds);
+    seg = &pl->segments[view->first % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
 
-    size = pl->header_end + ngx_http_hls_fast_start_digits(ms);
+    size = pl->header_end
+           + ngx_http_hls_fast_start_digits(pl->media_sequence + view->first);
 
     if (pl->has_ms) {
         size -= pl->ms_end - pl->ms_start;
@@ -236,8 +343,12 @@ ngx_http_hls_fast_start_playlist_size(ngx_http_hls_fast_start_playlist_t *pl,
     }
 
     if (pl->has_ds) {
-        size += ngx_http_hls_fast_start_digits(ds)
+        size += ngx_http_hls_fast_start_digits(view->ds)
                 - (pl->ds_end - pl->ds_start);
+
+    } else if (view->ds) {
+        size += sizeof("#EXT-X-DISCONTINUITY-SEQUENCE:\n") - 1
+                + ngx_http_hls_fast_start_digits(view->ds);
     }
 
     if (seg->key_end > seg->key_start && seg->key_start < seg->start) {
@@ -250,14 +361,16 @@ ngx_http_hls_fast_start_playlist_size(ngx_http_hls_fast_start_playlist_t *pl,
 
 u_char *
 ngx_http_hls_fast_start_playlist_render(
-    ngx_http_hls_fast_start_playlist_t *pl, u_char *src, ngx_uint_t n,
-    u_char *dst)
+    ngx_http_hls_fast_start_playlist_t *pl, u_char *src,
+    ngx_http_hls_fast_start_view_t *view, u_char *dst)
 {
     size_t                              pos;
     uint64_t                            ms, ds;
     ngx_http_hls_fast_start_segment_t  *seg;
 
-    seg = ngx_http_hls_fast_start_window(pl, n, &ms, &ds);
+    seg = &pl->segments[view->first % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
+    ms = pl->media_sequence + view->first;
+    ds = view->ds;
 
     /*
      * The header, with the sequence numbers of the first listed segment;
@@ -293,6 +406,15 @@ ngx_http_hls_fast_start_playlist_render(
         *dst++ = '\n';
     }
 
+    /* dropped discontinuities are counted (nginx-rtmp writes no tag) */
+
+    if (!pl->has_ds && ds) {
+        dst = ngx_cpymem(dst, "#EXT-X-DISCONTINUITY-SEQUENCE:",
+                         sizeof("#EXT-X-DISCONTINUITY-SEQUENCE:") - 1);
+        dst = ngx_http_hls_fast_start_write_number(dst, ds);
+        *dst++ = '\n';
+    }
+
     /* the key in effect for the first listed segment, if set before it */
 
     if (seg->key_end > seg->key_start && seg->key_start < seg->start) {
@@ -305,36 +427,35 @@ ngx_http_hls_fast_start_playlist_render(
 }
 
 
-/*
- * The last n segments (at most all, at most MAX_FRAGMENTS): returns the
- * first of them and the media and discontinuity sequence numbers it has.
- */
+/* the index of the first segment whose lines the ring still has */
 
-static ngx_http_hls_fast_start_segment_t *
-ngx_http_hls_fast_start_window(ngx_http_hls_fast_start_playlist_t *pl,
-    ngx_uint_t n, uint64_t *ms, uint64_t *ds)
+static ngx_uint_t
+ngx_http_hls_fast_start_known(ngx_http_hls_fast_start_playlist_t *pl)
 {
-    ngx_uint_t  i, first;
-
-    if (n > pl->nsegments) {
-        n = pl->nsegments;
+    if (pl->nsegments > NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS) {
+        return pl->nsegments - NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS;
     }
 
-    if (n > NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS) {
-        n = NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS;
+    return 0;
+}
+
+
+/* EXT-X-DISCONTINUITY tags before segment i, which the ring must have */
+
+static uint64_t
+ngx_http_hls_fast_start_before(ngx_http_hls_fast_start_playlist_t *pl,
+    ngx_uint_t i)
+{
+    uint64_t  n;
+
+    n = pl->ndiscontinuities;
+
+    for ( /* void */ ; i < pl->nsegments; i++) {
+        n -= pl->segments[i % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS]
+             .discontinuities;
     }
 
-    first = pl->nsegments - n;
-
-    *ms = pl->media_sequence + first;
-    *ds = pl->discontinuity_sequence + pl->ndiscontinuities;
-
-    for (i = first; i < pl->nsegments; i++) {
-        *ds -= pl->segments[i % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS]
-               .discontinuities;
-    }
-
-    return &pl->segments[first % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
+    return n;
 }
 
 

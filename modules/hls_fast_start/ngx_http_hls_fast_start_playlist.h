@@ -55,22 +55,59 @@ typedef struct {
 
 
 /*
+ * What a terminal has been told: the MEDIA-SEQUENCE of its last answer,
+ * and the media and discontinuity sequence numbers of the last segment
+ * that answer listed.  Later answers keep to it (RFC 8216 6.2.1, 6.2.2).
+ */
+typedef struct {
+    uint64_t                    floor;
+    uint64_t                    last;
+    uint64_t                    dsn;
+    ngx_uint_t                  set;
+} ngx_http_hls_fast_start_timeline_t;
+
+
+/* an answer: the segments from index "first" on, with this sequence */
+typedef struct {
+    ngx_uint_t                  first;
+    uint64_t                    ds;
+} ngx_http_hls_fast_start_view_t;
+
+
+/*
  * Pure functions over the playlist bytes: no allocation and no nginx core
  * calls, so the parser builds and is fuzzed without nginx.
  *
  * parse: NGX_OK for a media playlist with at least one segment and a
  * target duration; NGX_DECLINED otherwise (master playlist, garbage).
+ *
+ * first: the view of the last n segments, and the timeline it starts.
+ *
+ * update: a reload of a terminal with timeline "tl" (updated in place):
+ * NGX_OK if the playlist as it is keeps to it, NGX_AGAIN if "view" must
+ * be rendered instead.
  */
 NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
     ngx_http_hls_fast_start_playlist_t *pl);
 NGX_HTTP_LIVE_HIDDEN
+void ngx_http_hls_fast_start_playlist_first(
+    ngx_http_hls_fast_start_playlist_t *pl, ngx_uint_t n,
+    ngx_http_hls_fast_start_view_t *view,
+    ngx_http_hls_fast_start_timeline_t *tl);
+NGX_HTTP_LIVE_HIDDEN
+ngx_int_t ngx_http_hls_fast_start_playlist_update(
+    ngx_http_hls_fast_start_playlist_t *pl,
+    ngx_http_hls_fast_start_timeline_t *tl,
+    ngx_http_hls_fast_start_view_t *view);
+NGX_HTTP_LIVE_HIDDEN
 size_t ngx_http_hls_fast_start_playlist_size(
-    ngx_http_hls_fast_start_playlist_t *pl, ngx_uint_t n);
+    ngx_http_hls_fast_start_playlist_t *pl,
+    ngx_http_hls_fast_start_view_t *view);
 NGX_HTTP_LIVE_HIDDEN
 u_char *ngx_http_hls_fast_start_playlist_render(
-    ngx_http_hls_fast_start_playlist_t *pl, u_char *src, ngx_uint_t n,
-    u_char *dst);
+    ngx_http_hls_fast_start_playlist_t *pl, u_char *src,
+    ngx_http_hls_fast_start_view_t *view, u_char *dst);
 
 
 #endif /* _NGX_HTTP_HLS_FAST_START_PLAYLIST_H_INCLUDED_ */

@@ -10,6 +10,19 @@ $ENV{TEST_NGINX_HLS_DIR} = helper_dir() . '/hls';
 
 mkdir "$ENV{TEST_NGINX_HLS_DIR}";
 
+# disable_symlinks: a live playlist outside the served tree, reached through
+# a directory symlink and a file symlink
+{
+    my $d = $ENV{TEST_NGINX_HLS_DIR};
+    mkdir "$d/outside";
+    mkdir "$d/links";
+    open my $fh, '>', "$d/outside/out.m3u8" or die "$d: $!\n";
+    print $fh "#EXTM3U\n#EXT-X-TARGETDURATION:60\n#EXTINF:2.000,\nout-1.ts\n";
+    close $fh;
+    symlink "$d/outside", "$d/links/linkdir" or die "symlink: $!\n";
+    symlink "$d/outside/out.m3u8", "$d/links/file.m3u8" or die "symlink: $!\n";
+}
+
 start_nginx_helper('origin', wait_port => $ENV{TEST_NGINX_RTMP_PORT},
                    conf => <<'EOC');
 load_module $TEST_NGINX_RTMP_MODULE;
@@ -99,7 +112,8 @@ X-FS: held
 #EXT-X-VERSION:3
 #EXT-X-MEDIA-SEQUENCE:(\d+)
 #EXT-X-TARGETDURATION:\d+
-(#EXT-X-DISCONTINUITY
+(#EXT-X-DISCONTINUITY-SEQUENCE:1
+)?(#EXT-X-DISCONTINUITY
 )?#EXTINF:[\d.]+,
 s1-\1\.ts
 (#EXT-X-DISCONTINUITY
@@ -113,7 +127,7 @@ s1-\d+\.ts\n\z
 
 
 
-=== TEST 2: the same terminal's reload gets the stock playlist at once
+=== TEST 2: the same terminal's reload is not held, and starts no earlier
 --- config
     location /hls/ {
         alias $TEST_NGINX_HLS_DIR/flat/;
@@ -125,10 +139,10 @@ s1-\d+\.ts\n\z
 --- more_headers
 User-Agent: test-2
 --- response_headers eval
-["X-FS: held\nCache-Control: no-store", "X-FS: pass\n!Cache-Control"]
+["X-FS: held\nCache-Control: no-store", "X-FS: pass\nCache-Control: no-store"]
 --- response_body_like eval
 [qr/\A(?:(?!#EXTINF).)*(?:#EXTINF(?:(?!#EXTINF).)*){2}\z/s,
- qr/\A(?:(?!#EXTINF).)*(?:#EXTINF(?:(?!#EXTINF).)*){3,}\z/s]
+ qr/\A(?:(?!#EXTINF).)*(?:#EXTINF(?:(?!#EXTINF).)*){2,}\z/s]
 --- timeout: 10
 
 
@@ -164,7 +178,8 @@ GET /hls/s1.m3u8
 #EXT-X-VERSION:3
 #EXT-X-MEDIA-SEQUENCE:(\d+)
 #EXT-X-TARGETDURATION:\d+
-(#EXT-X-DISCONTINUITY
+(#EXT-X-DISCONTINUITY-SEQUENCE:1
+)?(#EXT-X-DISCONTINUITY
 )?#EXTINF:[\d.]+,
 s1-\1\.ts\n\z
 --- timeout: 10
@@ -187,7 +202,8 @@ X-FS: held
 #EXT-X-VERSION:3
 #EXT-X-MEDIA-SEQUENCE:\d+
 #EXT-X-TARGETDURATION:\d+
-(#EXT-X-DISCONTINUITY
+(#EXT-X-DISCONTINUITY-SEQUENCE:1
+)?(#EXT-X-DISCONTINUITY
 )?#EXTINF:[\d.]+,
 \d+\.ts
 (#EXT-X-DISCONTINUITY
@@ -324,6 +340,7 @@ is not a live media playlist
     location /pl/ {
         root html;
         hls_fast_start fs;
+        hls_fast_start_wait 1s;
         add_header X-FS $hls_fast_start always;
 
         location /pl/off/ {
@@ -336,16 +353,136 @@ is not a live media playlist
 fragment
 >>> pl/off/x.m3u8
 #EXTM3U
+>>> pl/live.m3u8
+#EXTM3U
+#EXT-X-TARGETDURATION:60
+#EXTINF:2.000,
+live-1.ts
 --- request eval
-["GET /pl/a.ts", "GET /pl/off/x.m3u8", "POST /pl/off/x.m3u8"]
+["GET /pl/a.ts", "GET /pl/off/x.m3u8", "POST /pl/live.m3u8",
+ "PUT /pl/live.m3u8"]
 --- response_headers eval
-["X-FS: ", "X-FS: ", "X-FS: "]
+["X-FS: ", "X-FS: ", "X-FS: ", "X-FS: "]
 --- response_body eval
-["fragment\n", "#EXTM3U\n", qr/405 Not Allowed/]
+["fragment\n", "#EXTM3U\n", qr/405 Not Allowed/, qr/405 Not Allowed/]
 --- error_code eval
-[200, 200, 405]
+[200, 200, 405, 405]
 --- no_error_log
 hls fast start: first
+
+
+
+=== TEST 25: an existing file used as a directory: 404 at once, logged once
+--- config
+    location /pl/ {
+        root html;
+        hls_fast_start fs;
+        add_header X-FS $hls_fast_start always;
+    }
+--- user_files
+>>> pl/live.m3u8
+#EXTM3U
+#EXT-X-TARGETDURATION:60
+#EXTINF:2.000,
+live-1.ts
+--- request
+GET /pl/live.m3u8/x.m3u8
+--- error_code: 404
+--- response_headers
+X-FS: first
+--- timeout: 2
+--- grep_error_log eval: qr/\[(?:error|warn|crit)\][^\n]*/
+--- grep_error_log_out eval
+qr/\A\[error\][^\n]*open\(\) "[^"]*live\.m3u8\/x\.m3u8" failed \(20: Not a directory\)[^\n]*\n\z/
+--- no_error_log
+[warn]
+hls fast start: hold
+
+
+
+=== TEST 26: a path too long: 404 at once, no watch, no poll
+--- config
+    large_client_header_buffers 4 16k;
+    location /pl/ {
+        root html;
+        hls_fast_start fs;
+        add_header X-FS $hls_fast_start always;
+    }
+--- request eval
+"GET /pl/" . ("d/" x 2100) . "index.m3u8"
+--- error_code: 404
+--- response_headers
+X-FS: first
+--- timeout: 2
+--- error_log
+(36: File name too long)
+--- no_error_log
+[warn]
+hls fast start: hold
+
+
+
+=== TEST 27: disable_symlinks: a directory symlink out of the tree is 404
+--- config
+    location /links/ {
+        alias $TEST_NGINX_HLS_DIR/links/;
+        disable_symlinks on;
+        hls_fast_start fs;
+        hls_fast_start_wait 1s;
+        add_header X-FS $hls_fast_start always;
+    }
+--- request
+GET /links/linkdir/out.m3u8
+--- error_code: 404
+--- response_headers
+X-FS: first
+--- no_error_log
+hls fast start: hold
+[alert]
+
+
+
+=== TEST 28: disable_symlinks: a file symlink is 403
+--- config
+    location /links/ {
+        alias $TEST_NGINX_HLS_DIR/links/;
+        disable_symlinks on;
+        hls_fast_start fs;
+        hls_fast_start_wait 1s;
+        add_header X-FS $hls_fast_start always;
+    }
+--- request
+GET /links/file.m3u8
+--- error_code: 403
+--- response_headers
+X-FS: first
+--- error_log
+(40: Too many levels of symbolic links)
+--- no_error_log
+hls fast start: hold
+[alert]
+
+
+
+=== TEST 29: without disable_symlinks the same links are followed, and held
+--- config
+    location /links/ {
+        alias $TEST_NGINX_HLS_DIR/links/;
+        hls_fast_start fs;
+        hls_fast_start_wait 300ms;
+        add_header X-FS $hls_fast_start always;
+    }
+--- request
+GET /links/linkdir/out.m3u8
+--- response_headers
+X-FS: timeout
+--- response_body
+#EXTM3U
+#EXT-X-TARGETDURATION:60
+#EXTINF:2.000,
+out-1.ts
+--- error_log
+hls fast start: hold "out.m3u8"
 
 
 

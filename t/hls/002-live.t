@@ -6,6 +6,7 @@
 
 use Test::Nginx::Socket 'no_plan';
 use LiveCdn::Helpers;
+use LiveCdn::HlsCheck;
 use Time::HiRes qw(time sleep stat);
 
 my $dir = helper_dir();
@@ -14,27 +15,7 @@ $ENV{TEST_NGINX_RTMP_PORT} = free_port();
 $ENV{TEST_NGINX_EDGE_PORT} = free_port();
 $ENV{TEST_NGINX_HLS_DIR} = "$dir/hls";
 
-mkdir "$dir/hls";
-
-start_nginx_helper('origin', wait_port => $ENV{TEST_NGINX_RTMP_PORT},
-                   conf => <<'EOC');
-load_module $TEST_NGINX_RTMP_MODULE;
-worker_processes 1;
-pid logs/nginx.pid;
-events { worker_connections 64; }
-rtmp {
-    server {
-        listen 127.0.0.1:$TEST_NGINX_RTMP_PORT;
-        application app {
-            live on;
-            hls on;
-            hls_path $TEST_NGINX_HLS_DIR;
-            hls_fragment 2s;
-            hls_playlist_length 12s;
-        }
-    }
-}
-EOC
+start_hls_origin("$dir/hls", fragment => '2s', playlist => '12s');
 
 start_nginx_helper('edge', wait_port => $ENV{TEST_NGINX_EDGE_PORT},
                    conf => <<'EOC');
@@ -48,7 +29,8 @@ http {
     access_log logs/access.log fs;
     hls_fast_start_zone fs:1m;
     server {
-        listen 127.0.0.1:$TEST_NGINX_EDGE_PORT;
+        # reuseport: the kernel spreads connections over both workers
+        listen 127.0.0.1:$TEST_NGINX_EDGE_PORT reuseport;
         location /hls/ {
             alias $TEST_NGINX_HLS_DIR/;
             hls_fast_start fs;
@@ -98,6 +80,12 @@ sub edge_log {
     return slurp("$edge_dir/logs/error.log") // '';
 }
 
+# waits until the edge has held a request for "name" n times in all
+sub wait_holds {
+    my ($name, $n) = @_;
+    return wait_for(sub { fast_start_holds('edge', $name) >= ($n // 1) });
+}
+
 # a live window of 3 fragments
 for (1 .. 300) {
     last if segments(slurp($playlist)) >= 3;
@@ -144,25 +132,37 @@ for my $i (1 .. 3) {
 # 2. several terminals at once, on two workers; then their reloads
 
 {
-    my @s = map { start_request('/hls/s1.m3u8', "many-$_") } 1 .. 6;
+    my $n = 16;
+    my $before = fast_start_holds('edge', 's1.m3u8');
+    my @s = map { start_request('/hls/s1.m3u8', "many-$_") } 1 .. $n;
+
+    # every one held before the rename that wakes them all
+    ok(wait_holds('s1.m3u8', $before + $n), "$n terminals waiting");
+    my %pids = map { $_ => 1 }
+               edge_log() =~ /\[debug\] (\d+)#\d+: \*\d+ hls fast start: hold "s1/g;
+    is(scalar keys %pids, 2, 'held by both workers');
+
     my @r = map { finish_request($_) } @s;
 
-    is(scalar(grep { $_->{fs} eq 'held' } @r), 6, '6 terminals held');
-    is(scalar(grep { segments($_->{body}) == 2 } @r), 6,
-       '6 answers of 2 fragments');
+    is(scalar(grep { $_->{fs} eq 'held' } @r), $n, "$n terminals held");
+    is(scalar(grep { segments($_->{body}) == 2 } @r), $n,
+       "$n answers of 2 fragments");
 
     my %ms = map { ($_->{body} =~ /MEDIA-SEQUENCE:(\d+)/)[0] => 1 } @r;
     is(scalar keys %ms, 1, 'all woken by the same rename');
 
-    @r = map { request('/hls/s1.m3u8', "many-$_") } 1 .. 6;
+    my @t = map { my $t = hls_timeline(); $t->add($_->{body}); $t } @r;
+    my @p;
 
-    is(scalar(grep { $_->{fs} eq 'pass' } @r), 6, '6 reloads pass');
-    is(scalar(grep { segments($_->{body}) >= 3 && $_->{cc} eq '' } @r), 6,
-       '6 stock playlists');
+    @r = map { request('/hls/s1.m3u8', "many-$_") } 1 .. $n;
 
-    my %pids = map { $_ => 1 }
-               edge_log() =~ /\[debug\] (\d+)#\d+: \*\d+ hls fast start: hold/g;
-    ok(keys %pids >= 1, 'held by ' . (keys %pids) . ' worker(s)');
+    is(scalar(grep { $_->{fs} eq 'pass' } @r), $n, "$n reloads pass");
+    push @p, $t[$_]->add($r[$_]->{body}, "reload $_") for 0 .. $n - 1;
+    is("@p", '', 'each reload is an RFC 8216 update of its first answer');
+
+    # the 12 s stock window starts before the first answers: trimmed
+    is(scalar(grep { $_->{body} =~ /MEDIA-SEQUENCE:(\d+)/ && $ms{$1} } @r),
+       $n, 'the reloads start where the first answers did');
 }
 
 
@@ -170,7 +170,7 @@ for my $i (1 .. 3) {
 
 {
     my $s = start_request('/long/gone.m3u8', 'goes-away');
-    sleep 0.3;
+    ok(wait_holds('gone.m3u8'), 'gone.m3u8 held');
     close $s;
 
     my $ok = 0;
@@ -189,7 +189,7 @@ for my $i (1 .. 3) {
 
 {
     my $s = start_request('/long/late.m3u8', 'late');
-    sleep 0.5;
+    ok(wait_holds('late.m3u8'), 'late.m3u8 held');
     start_publisher('late', url => "rtmp://127.0.0.1:"
                                    . "$ENV{TEST_NGINX_RTMP_PORT}/app/late",
                     gop => 1);
@@ -220,13 +220,14 @@ for my $i (1 .. 3) {
 
 {
     my $s = start_request('/long/nosuch.m3u8', 'reload');
-    sleep 0.3;
+    ok(wait_holds('nosuch.m3u8'), 'nosuch.m3u8 held');
 
     my $start = time;
     kill 'HUP', slurp("$edge_dir/logs/nginx.pid") =~ /(\d+)/;
     my $r = finish_request($s);
 
     is($r->{status}, 404, 'held over a reload: stock answer');
+    is($r->{fs}, 'timeout', 'held over a reload: X-FS: timeout');
     ok($r->{done} - $start < 5, sprintf('released %.3f s after the HUP',
                                         $r->{done} - $start));
 }

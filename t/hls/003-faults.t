@@ -72,6 +72,15 @@ sub edge_log {
     return slurp("$dir/edge/logs/error.log") // '';
 }
 
+sub holds {
+    return fast_start_holds('edge', $_[0]);
+}
+
+sub wait_holds {
+    my ($name, $n) = @_;
+    return wait_for(sub { holds($name) >= $n });
+}
+
 
 # 1. A nested stream directory that does not exist yet is polled; it then
 #    appears with a playlist that cannot be read (over the 1 MB limit).
@@ -80,7 +89,7 @@ sub edge_log {
 
 {
     my $s = start_request('/hls/big/index.m3u8', 'big');
-    sleep 0.5;
+    ok(wait_holds('index.m3u8', 1), 'big/index.m3u8 held');
 
     my $pl = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n#EXT-X-TARGETDURATION:2\n";
     $pl .= "#EXTINF:2.000,\n" . sprintf("%020d.ts\n", $_) for 1 .. 40000;
@@ -128,9 +137,10 @@ sub rename_playlist {
 {
     rename_playlist(1);
 
+    my $h = holds('s.m3u8');
     my @s = (start_request('/hls/s.m3u8', 'both-1'),
              start_request('/link/s.m3u8', 'both-2'));
-    sleep 0.5;
+    ok(wait_holds('s.m3u8', $h + 2), 'both held');
 
     my $start = rename_playlist(2);
     my @r = map { finish_request($_, 8) } @s;
@@ -146,14 +156,21 @@ sub rename_playlist {
 
     # one path held now, the other one held and answered meanwhile
 
+    $h = holds('s.m3u8');
     my $a = start_request('/hls/s.m3u8', 'both-3');
-    sleep 0.3;
+    ok(wait_holds('s.m3u8', $h + 1), 'first path held');
     my $b = start_request('/link/s.m3u8', 'both-4');
-    sleep 0.3;
+    ok(wait_holds('s.m3u8', $h + 2), 'second path held');
     $start = rename_playlist(3);
     my $rb = finish_request($b, 8);
     my $ra = finish_request($a, 8);
 
+    is($rb->{fs}, 'held', 'second path held and answered');
+    ok($rb->{done} - $start < 1,
+       sprintf('second path: answered %.3f s after the rename',
+               $rb->{done} - $start));
+    like($rb->{body}, qr/^#EXT-X-MEDIA-SEQUENCE:4\n/m,
+         'second path: the renamed playlist, trimmed');
     is($ra->{fs}, 'held', 'first path held again');
     ok($ra->{done} - $start < 1,
        sprintf('first path: answered %.3f s after the rename',
@@ -162,10 +179,11 @@ sub rename_playlist {
     # another file waited for through the first path: the event for
     # s.m3u8 must still reach the second path's directory
 
+    $h = holds('s.m3u8');
     my $other = start_request('/hls/other.m3u8', 'both-6');
-    sleep 0.3;
+    ok(wait_holds('other.m3u8', 1), 'other.m3u8 held');
     my $d = start_request('/link/s.m3u8', 'both-7');
-    sleep 0.3;
+    ok(wait_holds('s.m3u8', $h + 1), 'second path held');
     $start = rename_playlist(4);
     my $rd = finish_request($d, 8);
 
@@ -178,8 +196,9 @@ sub rename_playlist {
     is($ro->{status}, 404, 'the other file never came: 404');
     is($ro->{fs}, 'timeout', 'the other file never came: timeout');
 
+    $h = holds('s.m3u8');
     my $c = start_request('/link/s.m3u8', 'both-5');
-    sleep 0.3;
+    ok(wait_holds('s.m3u8', $h + 1), 'second path alone held');
     $start = rename_playlist(5);
     my $rc = finish_request($c, 8);
 
@@ -187,6 +206,32 @@ sub rename_playlist {
     ok($rc->{done} - $start < 1,
        sprintf('second path alone: answered %.3f s after the rename',
                $rc->{done} - $start));
+}
+
+
+# 3. A nested stream directory that does not exist yet is polled; then a
+#    regular file appears under its name.  It cannot be watched (ENOTDIR):
+#    the request is answered at once, as the static module answers it, and
+#    that is logged once, not once per 40 ms poll.
+
+{
+    my $s = start_request('/hls/notdir/index.m3u8', 'notdir');
+    ok(wait_for(sub { edge_log() =~ /no ".*\/notdir" yet, polling/ }),
+       'not a directory: polled');
+
+    spew("$dir/hls/notdir", "a file\n");
+    my $start = time;
+    my $r = finish_request($s, 8);
+
+    is($r->{status}, 404, 'not a directory: 404');
+    is($r->{fs}, 'first', 'not a directory: answered at once');
+    ok($r->{done} - $start < 1,
+       sprintf('not a directory: answered %.3f s after the file appeared',
+               $r->{done} - $start));
+
+    my @lines = edge_log() =~ /^.*\[(?:warn|error)\].*notdir.*$/mg;
+    is(scalar @lines, 1, 'not a directory: one line in the log')
+        or diag(join "\n", @lines);
 }
 
 

@@ -18,7 +18,8 @@ use Exporter 'import';
 our @EXPORT = qw(free_port start_helper stop_helper start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
                  http_get http_request http_start http_finish slurp
-                 valgrind_reports);
+                 valgrind_reports wait_for start_hls_origin
+                 fast_start_holds);
 
 my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
@@ -177,6 +178,48 @@ sub start_nginx_helper {
 }
 
 
+# nginx-rtmp cutting HLS fragments into "dir" (application "app"), on
+# $TEST_NGINX_RTMP_PORT (set to a free port when unset); fragment and
+# playlist are nginx-rtmp's hls_fragment and hls_playlist_length
+sub start_hls_origin {
+    my ($dir, %opt) = @_;
+
+    $ENV{TEST_NGINX_RTMP_PORT} //= free_port();
+    mkdir $dir;
+
+    return start_nginx_helper('origin',
+                              wait_port => $ENV{TEST_NGINX_RTMP_PORT},
+                              conf => <<EOC);
+load_module \$TEST_NGINX_RTMP_MODULE;
+worker_processes 1;
+pid logs/nginx.pid;
+events { worker_connections 64; }
+rtmp {
+    server {
+        listen 127.0.0.1:\$TEST_NGINX_RTMP_PORT;
+        application app {
+            live on;
+            hls on;
+            hls_path $dir;
+            hls_fragment $opt{fragment};
+            hls_playlist_length $opt{playlist};
+        }
+    }
+}
+EOC
+}
+
+
+# how many requests the nginx helper "name" has held for the playlist
+# "file" so far: its "hold" debug lines (error_log ... debug)
+sub fast_start_holds {
+    my ($name, $file) = @_;
+    my @h = (slurp(helper_dir() . "/$name/logs/error.log") // '')
+            =~ /hls fast start: hold "\Q$file\E"/g;
+    return scalar @h;
+}
+
+
 # the memcheck reports of a helper started with valgrind => 1 (stop it
 # first, with QUIT, so that its processes write their leak reports)
 sub valgrind_reports {
@@ -302,6 +345,20 @@ sub http_request {
     my $r = http_finish(http_start($port, $uri, $headers, $method, $body));
 
     return ($r->{status}, $r->{headers}, $r->{body});
+}
+
+
+# Polls cond() every 20 ms for up to "secs" seconds (default 10): true as
+# soon as it is.  For waiting on a log line or a file, never on time.
+sub wait_for {
+    my ($cond, $secs) = @_;
+    my $deadline = time + ($secs // 10);
+
+    for (;;) {
+        return 1 if $cond->();
+        return 0 if time > $deadline;
+        sleep 0.02;
+    }
 }
 
 
