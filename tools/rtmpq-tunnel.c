@@ -756,8 +756,10 @@ rtmpq_pump_quic(rtmpq_session_t *s, short udp)
     if (rc == NGX_LIVE_QUIC_OK && s->stream) {
         if (rtmpq_to_tcp(s) != 0 || rtmpq_from_tcp(s) != 0) {
             rtmpq_log(s, "encoder connection failed: %s", strerror(errno));
+            /* RESET_STREAM first, so the server knows why */
             ngx_live_quic_stream_reset(s->qc, s->stream,
                                        NGX_LIVE_QUIC_APP_BACKEND);
+            (void) ngx_live_quic_flush(s->qc);
             ngx_live_quic_close(s->qc, NGX_LIVE_QUIC_APP_BACKEND,
                                 "encoder connection failed");
             rtmpq_close(s, 1);

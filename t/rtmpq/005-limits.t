@@ -7,6 +7,7 @@
 use Test::Nginx::Socket 'no_plan';
 use LiveCdn::Helpers;
 use LiveCdn::Rtmpq;
+use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(time);
 
 my $dir = helper_dir();
@@ -94,6 +95,30 @@ wait_log($elog, qr/start worker process/, 30)
        'then a new connection is accepted');
     stop_helper('pub2');
     stop_helper('second');
+}
+
+# 3. the encoder's connection is reset: RESET_STREAM, and the server
+# closes its TCP connection to nginx-rtmp
+
+{
+    my $before = () = (slurp($rlog) // '') =~ /client connected/g;
+    start_tunnel('rst', port => $port{t1},
+                 uri => "rtmpq://127.0.0.1:$port{quic}/live",
+                 args => ['--cafile', $crt]);
+    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $port{t1}, Proto => 'tcp')
+        or die "tunnel: $!\n";
+    syswrite($c, "\x03" . ("\0" x 1536));      # an RTMP C0 + C1
+    ok(wait_log("$dir/rst.log", qr/QUIC connected/, 10), 'connected');
+    is(wait_count($rlog, qr/client connected/, $before + 1, 10), $before + 1,
+       'nginx-rtmp got the connection');
+
+    setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+    close $c;                                   # a TCP RST
+
+    ok(wait_log($elog, qr/rtmpq: stream 0 reset by client \(code 1\)/, 10),
+       'the server sees RESET_STREAM');
+    stop_helper('rst');
 }
 
 unlike(slurp($elog), qr/\[(?:alert|crit|emerg)\]|exited on signal/,
