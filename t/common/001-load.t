@@ -1,21 +1,25 @@
 # Every module loads alone and with the others in any order (SPEC 1), and
 # works there: each block's main_config names the modules it loads, and
-# the preprocessor adds a use of each one (a tier pick, an httpdns input
-# error, a fast-start variable on a master playlist, a standby redirect
-# to itself) with its expected answer.  Each .so exports nothing but its module symbols: the code they
-# share is linked into each with hidden visibility, so no module
-# interposes another.
+# the preprocessor adds a use of each HTTP one (a tier pick, an httpdns
+# input error, a fast-start variable on a master playlist, a standby
+# redirect to itself) with its expected answer.  Each .so exports nothing
+# but its module symbols: the code they share is linked into each with
+# hidden visibility, so no module interposes another.  The stream module
+# (RTMP over QUIC) needs Debian's ngx_stream_module.so loaded before it,
+# and says so when it is not.
 
 use Test::Nginx::Socket 'no_plan';
 
-my @so = map { "$ENV{TEST_NGINX_MODULE_DIR}/ngx_http_${_}_module.so" }
-         qw(tier hls_fast_start httpdns standby);
+my @so = ((map { "$ENV{TEST_NGINX_MODULE_DIR}/ngx_http_${_}_module.so" }
+           qw(tier hls_fast_start httpdns standby)),
+          "$ENV{TEST_NGINX_MODULE_DIR}/ngx_stream_rtmpq_module.so");
 
 for my $so (@so) {
-    my ($name) = $so =~ m{/(ngx_http_\w+_module)\.so$};
+    my ($name) = $so =~ m{/(ngx_\w+_module)\.so$};
     my @syms = sort map { (split)[2] } grep { /^\S+ [A-Z] / }
                `nm -D --defined-only $so`;
-    is("@syms", "$name ngx_module_names ngx_module_order ngx_modules",
+    is("@syms", join(' ', sort $name, qw(ngx_module_names ngx_module_order
+                                          ngx_modules)),
        "$name exports its module symbols only");
 }
 
@@ -45,6 +49,9 @@ our %use = (
                        . "    }\n",
                        'GET /pl/master%d.m3u8', 200, 'X-FS: first',
                        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nlow.m3u8\n"],
+    # a block loading no HTTP module of ours (rtmpq: t/rtmpq uses it)
+    none => ["", "    location = /t { return 200 \"ok\\n\"; }\n",
+             'GET /t', 200, 'Content-Type: text/plain', "ok\n"],
     # the server is its own standby: the check says yes, a 302 there
     standby => ["",
                 "    location = /check {\n"
@@ -69,6 +76,10 @@ our %use = (
 add_block_preprocessor(sub {
     my $block = shift;
     my @mods = $block->main_config =~ /ngx_http_(\w+)_module\.so/g;
+
+    return if defined $block->must_die;
+
+    @mods = ('none') unless @mods;
 
     for ([request => 2], [error_code => 3], [response_headers => 4],
          [response_body => 5])
@@ -179,3 +190,46 @@ __DATA__
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
+
+
+
+=== TEST 13: alone: rtmpq, after Debian's stream module
+--- main_config
+    load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
+
+
+
+=== TEST 14: order: rtmpq between the HTTP modules
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+
+
+
+=== TEST 15: order: HTTP modules, nginx-rtmp, then stream and rtmpq
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module $TEST_NGINX_RTMP_MODULE;
+    load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
+
+
+
+=== TEST 16: rtmpq without the stream module is refused by name
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- must_die
+--- suppress_stderr
+--- error_log
+ngx_stream_rtmpq_module.so
+undefined symbol: ngx_stream_

@@ -134,7 +134,7 @@ sub listing {
     my ($v) = $body =~ /"version":(\d+),/;
     my %m;
     $m{$1} = "$2 $3 $4"
-        while $body =~ /\{"id":"([^"]+)","addr":"([^"]+)","weight":(\d+),"state":"(\w+)"\}/g;
+        while $body =~ /\{"id":"([^"]+)","addr":"([^"]+)","weight":(\d+),"state":"(\w+)"[,}]/g;
     return ($v // 0, \%m);
 }
 
