@@ -7,10 +7,16 @@
 use Test::Nginx::Socket 'no_plan';
 use LiveCdn::Helpers;
 
-our %p = map { $_ => free_port() } qw(a b c dead backup);
+our %p = map { $_ => free_port() } qw(a b c backup);
+
+# a dead member's port per block: its "temporarily disabled for every
+# worker" state is shared memory, which TEST_NGINX_USE_HUP keeps over the
+# reload to the next block (that block would then never try it)
+our %dead = map { $_ => free_port() } 1 .. 16;
 
 add_block_preprocessor(sub {
     my $block = shift;
+    my $dead = $::dead{$block->seq_num};
 
     $block->set_value('main_config', <<'EOC');
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
@@ -25,10 +31,10 @@ EOC
     tier_group deadfirst {
         member mid-a 127.0.0.1:$p{a};
         member mid-b 127.0.0.1:$p{b};
-        member mid-c 127.0.0.1:$p{dead};
+        member mid-c 127.0.0.1:$dead;
     }
     tier_group alldead {
-        member mid-c 127.0.0.1:$p{dead};
+        member mid-c 127.0.0.1:$dead;
     }
 
     server {
@@ -137,7 +143,7 @@ __DATA__
 --- response_body eval
 ["mid-b /live/s1.m3u8\n", "mid-b /live/s1.m3u8\n"]
 --- response_headers eval
-["X-Peer: 127.0.0.1:$::p{b}\nX-Addr: 127.0.0.1:$::p{dead}, 127.0.0.1:$::p{b}",
+["X-Peer: 127.0.0.1:$::p{b}\nX-Addr: 127.0.0.1:$::dead{2}, 127.0.0.1:$::p{b}",
  "X-Peer: 127.0.0.1:$::p{b}\nX-Addr: 127.0.0.1:$::p{b}"]
 
 
@@ -156,7 +162,7 @@ GET /live/s1.m3u8
 --- error_code: 502
 --- error_log eval
 ["connect() failed",
- "tier_select: upstream server 127.0.0.1:$::p{dead} temporarily disabled for every worker"]
+ "tier_select: upstream server 127.0.0.1:$::dead{3} temporarily disabled for every worker"]
 
 
 
