@@ -116,6 +116,7 @@ static char *ngx_http_standby_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_standby_redirect_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static ngx_uint_t ngx_http_standby_decoded_uri(ngx_str_t *value);
 static char *ngx_http_standby_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_standby_zone(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -1326,10 +1327,65 @@ ngx_http_standby_redirect_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * $uri is decoded, and the standby decodes "uri" once more: a client
+     * asking for "/a%252Fb" would be sent to "/a/b", past the access
+     * checks made for "/a%2Fb"
+     */
+
+    if (ngx_http_standby_decoded_uri(&value[1])) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"%V\" uses a decoded $uri, which the standby "
+                           "decodes again; use $standby_uri", &value[1]);
+    }
+
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_standby_module);
     smcf->enabled = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/* does the value use $uri or $document_uri, which nginx has decoded? */
+
+static ngx_uint_t
+ngx_http_standby_decoded_uri(ngx_str_t *value)
+{
+    u_char     *p, *last, *name;
+    ngx_uint_t  brace;
+
+    last = value->data + value->len;
+
+    for (p = value->data; p < last; p++) {
+
+        if (*p != '$') {
+            continue;
+        }
+
+        brace = (p + 1 < last && p[1] == '{');
+        name = p + 1 + brace;
+
+        for (p = name; p < last; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                  || (*p >= '0' && *p <= '9') || *p == '_'))
+            {
+                break;
+            }
+        }
+
+        if ((p - name == 3
+             && ngx_strncasecmp(name, (u_char *) "uri", 3) == 0)
+            || (p - name == 12
+                && ngx_strncasecmp(name, (u_char *) "document_uri", 12)
+                   == 0))
+        {
+            return 1;
+        }
+
+        p--;
+    }
+
+    return 0;
 }
 
 
