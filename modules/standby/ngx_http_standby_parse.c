@@ -91,6 +91,20 @@ ngx_http_standby_parse_uri(ngx_str_t *arg, u_char *dst, ngx_str_t *uri,
         }
     }
 
+    /*
+     * slashes are merged, as in the $uri of the request that follows the
+     * redirect: a signature over "/a//b" would not match its "/a/b"
+     */
+
+    for (p = dst + 1, seg = dst + 1; p < last; p++) {
+        if (*p != '/' || seg[-1] != '/') {
+            *seg++ = *p;
+        }
+    }
+
+    last = seg;
+    n = last - dst;
+
     /* every segment between two slashes, or after the last one */
 
     for (seg = dst + 1; seg <= last; seg = p + 1) {

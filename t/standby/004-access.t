@@ -99,6 +99,16 @@ is($st, 302, 'signed redirect of an escaped name');
 is($st2, 200, 'accepted by the standby');
 is($body, "space\n", 'the file');
 
+# a check uri with "//": the url has the path the standby's $uri will
+# have (slashes merged), else its signature would not match
+($st, $h) = http_get($pp, '/short/x?f=//f9.bin');
+is($st, 302, 'signed redirect of a check uri with "//"');
+like($h->{location} // '', qr{^http://127\.0\.0\.1:$sp/media/f9\.bin\?},
+     'to the path with its slashes merged');
+($st2, undef, $body) = follow($h->{location} // '');
+is($st2, 200, 'accepted by the standby');
+is($body, slurp("$dir/primary/media/f9.bin"), 'the file');
+
 # expired
 ($st, $h) = http_get($pp, '/short/x?f=f3.bin');
 is($st, 302, 'a signature for one second');
