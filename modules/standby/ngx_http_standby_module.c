@@ -511,11 +511,13 @@ ngx_http_standby_redirect(ngx_http_request_t *r,
         eq = ngx_strlchr(arg, end, '=');
         name = (eq ? eq : end) - arg;
 
+        /* $arg_md5 of secure_link takes the first, in any case */
+
         if (name == 0
             || (name == 3 && slcf->secret
-                && ngx_strncmp(arg, "md5", 3) == 0)
+                && ngx_strncasecmp(arg, (u_char *) "md5", 3) == 0)
             || (name == 7 && slcf->secret
-                && ngx_strncmp(arg, "expires", 7) == 0))
+                && ngx_strncasecmp(arg, (u_char *) "expires", 7) == 0))
         {
             continue;
         }

@@ -79,6 +79,14 @@ my ($st2, undef, $body) = follow($loc);
 is($st2, 200, 'stock secure_link on the standby accepts it');
 is($body, slurp("$dir/primary/media/f1.bin"), 'and serves the same bytes');
 
+# $arg_md5 and $arg_expires on the standby take the first in any case:
+# the client's MD5= and Expires= give way to ours too
+($st, $h) = http_get($pp, '/media/f1.bin?MD5=AAAAAAAAAAAAAAAAAAAAAA&Expires=9999999999&x=1');
+is($st, 302, 'signed redirect, client arguments in upper case');
+unlike($h->{location} // '', qr/[?&](?:MD5|Expires)=/, 'without them');
+($st2) = follow($h->{location} // '');
+is($st2, 200, 'and accepted by the standby');
+
 (my $tampered = $loc) =~ s/md5=(.)/'md5=' . ($1 eq 'A' ? 'B' : 'A')/e;
 ($st2) = follow($tampered);
 is($st2, 403, 'a tampered md5 is refused');
