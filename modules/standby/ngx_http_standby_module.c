@@ -320,6 +320,13 @@ ngx_http_standby_start(ngx_http_request_t *r,
                                       "method");
     }
 
+    /* an error page answers what was asked; it is not media to send on */
+
+    if (r->error_page) {
+        return ngx_http_standby_local(r, ctx, NGX_HTTP_STANDBY_SKIPPED,
+                                      "error_page");
+    }
+
     /* a request the other controller redirected stays where it is */
 
     if (ngx_http_arg(r, (u_char *) "standby_hop", sizeof("standby_hop") - 1,
