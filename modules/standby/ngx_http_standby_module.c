@@ -251,7 +251,12 @@ ngx_http_standby_redirect_handler(ngx_http_request_t *r)
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_standby_module);
 
-    if (slcf->redirect == NULL || r != r->main) {
+    /*
+     * a check is never sent on: with standby_redirect inherited into the
+     * check location, two controllers' checks would wait on each other
+     */
+
+    if (slcf->redirect == NULL || slcf->check || r != r->main) {
         return NGX_DECLINED;
     }
 
