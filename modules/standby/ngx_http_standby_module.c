@@ -81,6 +81,8 @@ typedef struct {
 static ngx_int_t ngx_http_standby_redirect_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_standby_start(ngx_http_request_t *r,
     ngx_http_standby_loc_conf_t *slcf, ngx_http_standby_ctx_t *ctx);
+static ngx_int_t ngx_http_standby_key(ngx_http_request_t *r,
+    ngx_http_standby_ctx_t *ctx);
 static ngx_int_t ngx_http_standby_decide(ngx_http_request_t *r,
     ngx_http_standby_loc_conf_t *slcf, ngx_http_standby_ctx_t *ctx);
 static ngx_int_t ngx_http_standby_redirect(ngx_http_request_t *r,
@@ -405,26 +407,12 @@ ngx_http_standby_start(ngx_http_request_t *r,
         }
     }
 
-    /* the key is the check as the standby gets it */
-
-    len = lk->uri.len + 1 + lk->args.len;
-
-    lk->key.data = ngx_pnalloc(r->pool, len);
-    if (lk->key.data == NULL) {
+    if (ngx_http_standby_key(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_cpymem(lk->key.data, lk->uri.data, lk->uri.len);
-    *p++ = '?';
-    p = ngx_cpymem(p, lk->args.data, lk->args.len);
-    lk->key.len = p - lk->key.data;
-
     lk->parse = ngx_http_standby_parse;
     lk->data = slcf;
-
-    /* a standby is known by its internal location */
-
-    ctx->standby = ngx_crc32_short(lk->uri.data, lk->uri.len);
 
     smcf = ngx_http_get_module_main_conf(r, ngx_http_standby_module);
 
@@ -432,6 +420,53 @@ ngx_http_standby_start(ngx_http_request_t *r,
         return ngx_http_standby_local(r, ctx, NGX_HTTP_STANDBY_LOCAL,
                                       "retry");
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The key is the check as the standby gets it, and the server that asks:
+ * the same internal location URI may lead to another standby in another
+ * server.  A standby is known by its internal location in its server.
+ */
+
+static ngx_int_t
+ngx_http_standby_key(ngx_http_request_t *r, ngx_http_standby_ctx_t *ctx)
+{
+    u_char                    *p, *server;
+    size_t                     len;
+    uint32_t                   crc;
+    ngx_http_live_lookup_t    *lk;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    lk = &ctx->lookup;
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    len = lk->uri.len + 1 + lk->args.len + 1 + cscf->server_name.len + 1
+          + NGX_INT_T_LEN;
+
+    lk->key.data = ngx_pnalloc(r->pool, len);
+    if (lk->key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(lk->key.data, lk->uri.data, lk->uri.len);
+    *p++ = '?';
+    p = ngx_cpymem(p, lk->args.data, lk->args.len);
+
+    server = p;
+    p = ngx_sprintf(p, " %V:%ui", &cscf->server_name,
+                    ngx_inet_get_port(r->connection->local_sockaddr));
+
+    lk->key.len = p - lk->key.data;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, lk->uri.data, lk->uri.len);
+    ngx_crc32_update(&crc, server, p - server);
+    ngx_crc32_final(crc);
+
+    ctx->standby = crc;
 
     return NGX_OK;
 }
