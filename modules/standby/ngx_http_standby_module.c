@@ -437,6 +437,7 @@ ngx_http_standby_key(ngx_http_request_t *r, ngx_http_standby_ctx_t *ctx)
     u_char                    *p, *server;
     size_t                     len;
     uint32_t                   crc;
+    ngx_uint_t                 port;
     ngx_http_live_lookup_t    *lk;
     ngx_http_core_srv_conf_t  *cscf;
 
@@ -456,8 +457,8 @@ ngx_http_standby_key(ngx_http_request_t *r, ngx_http_standby_ctx_t *ctx)
     p = ngx_cpymem(p, lk->args.data, lk->args.len);
 
     server = p;
-    p = ngx_sprintf(p, " %V:%ui", &cscf->server_name,
-                    ngx_inet_get_port(r->connection->local_sockaddr));
+    port = ngx_inet_get_port(r->connection->local_sockaddr);
+    p = ngx_sprintf(p, " %V:%ui", &cscf->server_name, port);
 
     lk->key.len = p - lk->key.data;
 
