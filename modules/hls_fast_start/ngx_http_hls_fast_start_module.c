@@ -10,7 +10,7 @@
 #include <ngx_md5.h>
 #include "ngx_http_live_common.h"
 #include "ngx_http_live_zone.h"
-#include "ngx_http_hls_fast_start_playlist.h"
+#include "ngx_http_live_playlist.h"
 
 #if (NGX_LINUX)
 #include <sys/inotify.h>
@@ -32,7 +32,7 @@
 typedef struct {
     ngx_http_live_zone_node_t        zn;
     ngx_msec_t                       expire;
-    ngx_http_hls_fast_start_timeline_t  tl;
+    ngx_http_live_playlist_timeline_t  tl;
 } ngx_http_hls_fast_start_node_t;
 
 
@@ -74,7 +74,7 @@ typedef struct {
     ngx_str_t                        name;
     ngx_event_t                      timer;
     ngx_buf_t                       *answer;
-    ngx_http_hls_fast_start_timeline_t  tl;
+    ngx_http_live_playlist_timeline_t  tl;
     ngx_uint_t                       state;
     ngx_uint_t                       fragments;
     ngx_file_uniq_t                  uniq;
@@ -100,10 +100,10 @@ static ngx_int_t ngx_http_hls_fast_start_read(ngx_http_request_t *r,
     u_char **data);
 static ngx_int_t ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
-    ngx_http_hls_fast_start_timeline_t *tl);
+    ngx_http_live_playlist_timeline_t *tl);
 static void ngx_http_hls_fast_start_store(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
-    ngx_http_hls_fast_start_timeline_t *tl);
+    ngx_http_live_playlist_timeline_t *tl);
 static ngx_http_hls_fast_start_node_t *ngx_http_hls_fast_start_find(
     ngx_http_live_zone_t *zone, u_char *md5);
 static ngx_uint_t ngx_http_hls_fast_start_inactive(ngx_http_live_zone_t *zone,
@@ -118,8 +118,8 @@ static void ngx_http_hls_fast_start_dir_done(
 static ngx_uint_t ngx_http_hls_fast_start_changed(
     ngx_http_hls_fast_start_dir_t *d, u_char *name, size_t len);
 static void ngx_http_hls_fast_start_answer(
-    ngx_http_hls_fast_start_ctx_t *ctx,
-    ngx_http_hls_fast_start_playlist_t *pl, u_char *data);
+    ngx_http_hls_fast_start_ctx_t *ctx, ngx_http_live_playlist_t *pl,
+    u_char *data);
 static void ngx_http_hls_fast_start_release(
     ngx_http_hls_fast_start_ctx_t *ctx, ngx_uint_t state);
 static void ngx_http_hls_fast_start_release_all(
@@ -151,7 +151,7 @@ static ngx_int_t ngx_http_hls_fast_start_init(ngx_conf_t *cf);
 
 
 static ngx_conf_num_bounds_t  ngx_http_hls_fast_start_fragments_bounds = {
-    ngx_conf_check_num_bounds, 1, NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS
 };
 
 
@@ -374,7 +374,7 @@ ngx_http_hls_fast_start_first(ngx_http_request_t *r,
     ngx_http_cleanup_t                   *cln;
     ngx_open_file_info_t                  of;
     ngx_http_hls_fast_start_dir_t        *d;
-    ngx_http_hls_fast_start_playlist_t    pl;
+    ngx_http_live_playlist_t              pl;
     ngx_http_hls_fast_start_main_conf_t  *mcf;
 
     last = ngx_http_map_uri_to_path(r, &ctx->path, &root, 0);
@@ -434,8 +434,7 @@ ngx_http_hls_fast_start_first(ngx_http_request_t *r,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_hls_fast_start_playlist_parse(data, (size_t) of.size,
-                                                    &pl);
+        rc = ngx_http_live_playlist_parse(data, (size_t) of.size, &pl);
         ngx_destroy_pool(pool);
 
         if (rc != NGX_OK) {
@@ -498,13 +497,13 @@ ngx_http_hls_fast_start_stock(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf,
     ngx_http_hls_fast_start_ctx_t *ctx)
 {
-    u_char                              *last, *data;
-    size_t                               root;
-    ngx_int_t                            rc;
-    ngx_buf_t                           *b;
-    ngx_open_file_info_t                 of;
-    ngx_http_hls_fast_start_view_t       view;
-    ngx_http_hls_fast_start_playlist_t   pl;
+    u_char                         *last, *data;
+    size_t                          root;
+    ngx_int_t                       rc;
+    ngx_buf_t                      *b;
+    ngx_open_file_info_t            of;
+    ngx_http_live_playlist_t        pl;
+    ngx_http_live_playlist_view_t   view;
 
     if (ctx->path.data == NULL) {
         last = ngx_http_map_uri_to_path(r, &ctx->path, &root, 0);
@@ -521,13 +520,11 @@ ngx_http_hls_fast_start_stock(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_hls_fast_start_playlist_parse(data, (size_t) of.size, &pl)
-        != NGX_OK)
-    {
+    if (ngx_http_live_playlist_parse(data, (size_t) of.size, &pl) != NGX_OK) {
         return NGX_DECLINED;
     }
 
-    rc = ngx_http_hls_fast_start_playlist_update(&pl, &ctx->tl, &view);
+    rc = ngx_http_live_playlist_update(&pl, &ctx->tl, &view);
 
     ngx_http_hls_fast_start_store(r, lcf, ctx->md5, &ctx->tl);
 
@@ -546,14 +543,12 @@ ngx_http_hls_fast_start_stock(ngx_http_request_t *r,
         return NGX_DONE;
     }
 
-    b = ngx_create_temp_buf(r->pool,
-                            ngx_http_hls_fast_start_playlist_size(&pl, &view));
+    b = ngx_create_temp_buf(r->pool, ngx_http_live_playlist_size(&pl, &view));
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_http_hls_fast_start_playlist_render(&pl, data, &view,
-                                                      b->pos);
+    b->last = ngx_http_live_playlist_render(&pl, data, &view, b->pos);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hls fast start: reload from %uL, discontinuity "
@@ -636,7 +631,7 @@ ngx_http_hls_fast_start_read(ngx_http_request_t *r, ngx_str_t *path,
         return NGX_ERROR;
     }
 
-    if (of->size > NGX_HTTP_HLS_FAST_START_MAX_PLAYLIST) {
+    if (of->size > NGX_HTTP_LIVE_PLAYLIST_MAX_SIZE) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "hls fast start: playlist \"%V\" too big, %O bytes",
                       path, of->size);
@@ -673,7 +668,7 @@ ngx_http_hls_fast_start_read(ngx_http_request_t *r, ngx_str_t *path,
 static ngx_int_t
 ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
-    ngx_http_hls_fast_start_timeline_t *tl)
+    ngx_http_live_playlist_timeline_t *tl)
 {
     ngx_int_t                        rc;
     ngx_str_t                        key;
@@ -744,7 +739,7 @@ ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
 static void
 ngx_http_hls_fast_start_store(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
-    ngx_http_hls_fast_start_timeline_t *tl)
+    ngx_http_live_playlist_timeline_t *tl)
 {
     ngx_http_live_zone_t            *zone;
     ngx_http_hls_fast_start_node_t  *fs;
@@ -986,14 +981,14 @@ static ngx_uint_t
 ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
     u_char *name, size_t len)
 {
-    u_char                              *data;
-    ngx_int_t                            rc;
-    ngx_uint_t                           n;
-    ngx_pool_t                          *pool;
-    ngx_queue_t                         *q, *next, ready;
-    ngx_open_file_info_t                 of;
-    ngx_http_hls_fast_start_ctx_t       *ctx;
-    ngx_http_hls_fast_start_playlist_t   pl;
+    u_char                         *data;
+    ngx_int_t                       rc;
+    ngx_uint_t                      n;
+    ngx_pool_t                     *pool;
+    ngx_queue_t                    *q, *next, ready;
+    ngx_open_file_info_t            of;
+    ngx_http_live_playlist_t        pl;
+    ngx_http_hls_fast_start_ctx_t  *ctx;
 
     ngx_queue_init(&ready);
 
@@ -1036,9 +1031,8 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
             }
 
             if (rc == NGX_OK) {
-                rc = ngx_http_hls_fast_start_playlist_parse(data,
-                                                        (size_t) of.size,
-                                                        &pl);
+                rc = ngx_http_live_playlist_parse(data, (size_t) of.size,
+                                                  &pl);
                 if (rc == NGX_DECLINED) {
                     ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log,
                                   0, "hls fast start: \"%V\" is not a "
@@ -1126,16 +1120,15 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
 
 static void
 ngx_http_hls_fast_start_answer(ngx_http_hls_fast_start_ctx_t *ctx,
-    ngx_http_hls_fast_start_playlist_t *pl, u_char *data)
+    ngx_http_live_playlist_t *pl, u_char *data)
 {
-    ngx_buf_t                       *b;
-    ngx_http_hls_fast_start_view_t   view;
+    ngx_buf_t                      *b;
+    ngx_http_live_playlist_view_t   view;
 
-    ngx_http_hls_fast_start_playlist_first(pl, ctx->fragments, &view,
-                                           &ctx->tl);
+    ngx_http_live_playlist_first(pl, ctx->fragments, &view, &ctx->tl);
 
     b = ngx_create_temp_buf(ctx->request->pool,
-                            ngx_http_hls_fast_start_playlist_size(pl, &view));
+                            ngx_http_live_playlist_size(pl, &view));
 
     if (b == NULL) {
         ctx->tl.set = 0;
@@ -1143,7 +1136,7 @@ ngx_http_hls_fast_start_answer(ngx_http_hls_fast_start_ctx_t *ctx,
         return;
     }
 
-    b->last = ngx_http_hls_fast_start_playlist_render(pl, data, &view, b->pos);
+    b->last = ngx_http_live_playlist_render(pl, data, &view, b->pos);
     ctx->answer = b;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,

@@ -6,42 +6,41 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
-#include "ngx_http_hls_fast_start_playlist.h"
+#include "ngx_http_live_playlist.h"
 
 
-#define ngx_http_hls_fast_start_tag(p, last, tag)                            \
+#define ngx_http_live_playlist_tag(p, last, tag)                             \
     ((size_t) ((last) - (p)) >= sizeof(tag) - 1                              \
      && ngx_strncmp(p, tag, sizeof(tag) - 1) == 0)
 
-#define ngx_http_hls_fast_start_is_tag(p, last, tag)                         \
+#define ngx_http_live_playlist_is_tag(p, last, tag)                          \
     ((size_t) ((last) - (p)) == sizeof(tag) - 1                              \
      && ngx_strncmp(p, tag, sizeof(tag) - 1) == 0)
 
 
-static ngx_uint_t ngx_http_hls_fast_start_known(
-    ngx_http_hls_fast_start_playlist_t *pl);
-static uint64_t ngx_http_hls_fast_start_before(
-    ngx_http_hls_fast_start_playlist_t *pl, ngx_uint_t i);
-static ngx_int_t ngx_http_hls_fast_start_number(u_char *p, u_char *last,
+static ngx_uint_t ngx_http_live_playlist_known(ngx_http_live_playlist_t *pl);
+static uint64_t ngx_http_live_playlist_before(ngx_http_live_playlist_t *pl,
+    ngx_uint_t i);
+static ngx_int_t ngx_http_live_playlist_number(u_char *p, u_char *last,
     uint64_t *value);
-static ngx_uint_t ngx_http_hls_fast_start_digits(uint64_t value);
-static u_char *ngx_http_hls_fast_start_write_number(u_char *dst,
+static ngx_uint_t ngx_http_live_playlist_digits(uint64_t value);
+static u_char *ngx_http_live_playlist_write_number(u_char *dst,
     uint64_t value);
-static ngx_uint_t ngx_http_hls_fast_start_segment_tag(u_char *p,
+static ngx_uint_t ngx_http_live_playlist_segment_tag(u_char *p,
     u_char *last);
 
 
 ngx_int_t
-ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
-    ngx_http_hls_fast_start_playlist_t *pl)
+ngx_http_live_playlist_parse(u_char *p, size_t len,
+    ngx_http_live_playlist_t *pl)
 {
-    size_t                              start, next, key_start, key_end;
-    u_char                             *line, *last, *end;
-    uint64_t                            value;
-    ngx_uint_t                          header, disc, has_td;
-    ngx_http_hls_fast_start_segment_t  *seg;
+    size_t                             start, next, key_start, key_end;
+    u_char                            *line, *last, *end;
+    uint64_t                           value;
+    ngx_uint_t                         header, disc, has_td;
+    ngx_http_live_playlist_segment_t  *seg;
 
-    ngx_memzero(pl, sizeof(ngx_http_hls_fast_start_playlist_t));
+    ngx_memzero(pl, sizeof(ngx_http_live_playlist_t));
 
     pl->len = len;
 
@@ -71,7 +70,7 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
         }
 
         if (line == p) {
-            if (!ngx_http_hls_fast_start_is_tag(line, last, "#EXTM3U")) {
+            if (!ngx_http_live_playlist_is_tag(line, last, "#EXTM3U")) {
                 return NGX_DECLINED;
             }
 
@@ -93,7 +92,7 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
             }
 
             seg = &pl->segments[pl->nsegments
-                                % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
+                                % NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS];
 
             seg->start = start;
             seg->end = next;
@@ -109,15 +108,15 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
             continue;
         }
 
-        if (ngx_http_hls_fast_start_tag(line, last, "#EXT-X-STREAM-INF:")
-            || ngx_http_hls_fast_start_tag(line, last,
+        if (ngx_http_live_playlist_tag(line, last, "#EXT-X-STREAM-INF:")
+            || ngx_http_live_playlist_tag(line, last,
                                            "#EXT-X-I-FRAME-STREAM-INF:"))
         {
             pl->master = 1;
             return NGX_DECLINED;
         }
 
-        if (ngx_http_hls_fast_start_tag(line, last, "#EXT-X-TARGETDURATION:"))
+        if (ngx_http_live_playlist_tag(line, last, "#EXT-X-TARGETDURATION:"))
         {
             /* a header tag: a trimmed playlist must keep it */
 
@@ -127,7 +126,7 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
 
             line += sizeof("#EXT-X-TARGETDURATION:") - 1;
 
-            if (ngx_http_hls_fast_start_number(line, last, &value) != NGX_OK
+            if (ngx_http_live_playlist_number(line, last, &value) != NGX_OK
                 || value == 0 || value > 86400)
             {
                 return NGX_DECLINED;
@@ -138,7 +137,7 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
             continue;
         }
 
-        if (ngx_http_hls_fast_start_tag(line, last, "#EXT-X-MEDIA-SEQUENCE:"))
+        if (ngx_http_live_playlist_tag(line, last, "#EXT-X-MEDIA-SEQUENCE:"))
         {
             /* only valid before the first segment, and only once */
 
@@ -148,7 +147,7 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
 
             line += sizeof("#EXT-X-MEDIA-SEQUENCE:") - 1;
 
-            if (ngx_http_hls_fast_start_number(line, last, &value) != NGX_OK) {
+            if (ngx_http_live_playlist_number(line, last, &value) != NGX_OK) {
                 return NGX_DECLINED;
             }
 
@@ -159,7 +158,7 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
             continue;
         }
 
-        if (ngx_http_hls_fast_start_tag(line, last,
+        if (ngx_http_live_playlist_tag(line, last,
                                         "#EXT-X-DISCONTINUITY-SEQUENCE:"))
         {
             if (!header || pl->has_ds) {
@@ -168,7 +167,7 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
 
             line += sizeof("#EXT-X-DISCONTINUITY-SEQUENCE:") - 1;
 
-            if (ngx_http_hls_fast_start_number(line, last, &value) != NGX_OK) {
+            if (ngx_http_live_playlist_number(line, last, &value) != NGX_OK) {
                 return NGX_DECLINED;
             }
 
@@ -179,7 +178,7 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
             continue;
         }
 
-        if (!ngx_http_hls_fast_start_segment_tag(line, last)) {
+        if (!ngx_http_live_playlist_segment_tag(line, last)) {
             /* a playlist tag or a comment: stays where it is */
             continue;
         }
@@ -190,11 +189,11 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
             start = pl->header_end;
         }
 
-        if (ngx_http_hls_fast_start_is_tag(line, last, "#EXT-X-DISCONTINUITY"))
+        if (ngx_http_live_playlist_is_tag(line, last, "#EXT-X-DISCONTINUITY"))
         {
             disc++;
 
-        } else if (ngx_http_hls_fast_start_tag(line, last, "#EXT-X-KEY:")) {
+        } else if (ngx_http_live_playlist_tag(line, last, "#EXT-X-KEY:")) {
             key_start = line - p;
             key_end = last - p;
         }
@@ -218,21 +217,21 @@ ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
 
 
 void
-ngx_http_hls_fast_start_playlist_first(ngx_http_hls_fast_start_playlist_t *pl,
-    ngx_uint_t n, ngx_http_hls_fast_start_view_t *view,
-    ngx_http_hls_fast_start_timeline_t *tl)
+ngx_http_live_playlist_first(ngx_http_live_playlist_t *pl, ngx_uint_t n,
+    ngx_http_live_playlist_view_t *view,
+    ngx_http_live_playlist_timeline_t *tl)
 {
     if (n > pl->nsegments) {
         n = pl->nsegments;
     }
 
-    if (n > NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS) {
-        n = NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS;
+    if (n > NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS) {
+        n = NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS;
     }
 
     view->first = pl->nsegments - n;
     view->ds = pl->discontinuity_sequence
-               + ngx_http_hls_fast_start_before(pl, view->first);
+               + ngx_http_live_playlist_before(pl, view->first);
 
     tl->set = 1;
     tl->floor = pl->media_sequence + view->first;
@@ -242,10 +241,9 @@ ngx_http_hls_fast_start_playlist_first(ngx_http_hls_fast_start_playlist_t *pl,
 
 
 ngx_int_t
-ngx_http_hls_fast_start_playlist_update(
-    ngx_http_hls_fast_start_playlist_t *pl,
-    ngx_http_hls_fast_start_timeline_t *tl,
-    ngx_http_hls_fast_start_view_t *view)
+ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
+    ngx_http_live_playlist_timeline_t *tl,
+    ngx_http_live_playlist_view_t *view)
 {
     uint64_t    ms, last, total, known, base, up, down;
     ngx_uint_t  lo, first;
@@ -254,7 +252,7 @@ ngx_http_hls_fast_start_playlist_update(
     last = ms + pl->nsegments - 1;
     total = pl->discontinuity_sequence + pl->ndiscontinuities;
 
-    lo = ngx_http_hls_fast_start_known(pl);
+    lo = ngx_http_live_playlist_known(pl);
 
     if (!tl->set || last < tl->last || tl->floor > tl->last) {
         goto restart;
@@ -268,12 +266,12 @@ ngx_http_hls_fast_start_playlist_update(
 
     if (tl->last >= ms + lo) {
         known = pl->discontinuity_sequence
-                + ngx_http_hls_fast_start_before(pl,
-                                                 (ngx_uint_t) (tl->last - ms)
-                                                 + 1);
+                + ngx_http_live_playlist_before(pl,
+                                                (ngx_uint_t) (tl->last - ms)
+                                                + 1);
     } else {
         known = pl->discontinuity_sequence
-                + ngx_http_hls_fast_start_before(pl, lo);
+                + ngx_http_live_playlist_before(pl, lo);
     }
 
     up = (tl->dsn > known) ? tl->dsn - known : 0;
@@ -295,7 +293,7 @@ ngx_http_hls_fast_start_playlist_update(
     }
 
     base = pl->discontinuity_sequence
-           + ngx_http_hls_fast_start_before(pl, first);
+           + ngx_http_live_playlist_before(pl, first);
 
     if (base < down || total - down > (uint64_t) -1 - up) {
         goto restart;
@@ -324,16 +322,16 @@ restart:
 
 
 size_t
-ngx_http_hls_fast_start_playlist_size(ngx_http_hls_fast_start_playlist_t *pl,
-    ngx_http_hls_fast_start_view_t *view)
+ngx_http_live_playlist_size(ngx_http_live_playlist_t *pl,
+    ngx_http_live_playlist_view_t *view)
 {
-    size_t                              size;
-    ngx_http_hls_fast_start_segment_t  *seg;
+    size_t                             size;
+    ngx_http_live_playlist_segment_t  *seg;
 
-    seg = &pl->segments[view->first % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
+    seg = &pl->segments[view->first % NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS];
 
     size = pl->header_end
-           + ngx_http_hls_fast_start_digits(pl->media_sequence + view->first);
+           + ngx_http_live_playlist_digits(pl->media_sequence + view->first);
 
     if (pl->has_ms) {
         size -= pl->ms_end - pl->ms_start;
@@ -343,12 +341,12 @@ ngx_http_hls_fast_start_playlist_size(ngx_http_hls_fast_start_playlist_t *pl,
     }
 
     if (pl->has_ds) {
-        size += ngx_http_hls_fast_start_digits(view->ds)
+        size += ngx_http_live_playlist_digits(view->ds)
                 - (pl->ds_end - pl->ds_start);
 
     } else if (view->ds) {
         size += sizeof("#EXT-X-DISCONTINUITY-SEQUENCE:\n") - 1
-                + ngx_http_hls_fast_start_digits(view->ds);
+                + ngx_http_live_playlist_digits(view->ds);
     }
 
     if (seg->key_end > seg->key_start && seg->key_start < seg->start) {
@@ -360,15 +358,14 @@ ngx_http_hls_fast_start_playlist_size(ngx_http_hls_fast_start_playlist_t *pl,
 
 
 u_char *
-ngx_http_hls_fast_start_playlist_render(
-    ngx_http_hls_fast_start_playlist_t *pl, u_char *src,
-    ngx_http_hls_fast_start_view_t *view, u_char *dst)
+ngx_http_live_playlist_render(ngx_http_live_playlist_t *pl, u_char *src,
+    ngx_http_live_playlist_view_t *view, u_char *dst)
 {
-    size_t                              pos;
-    uint64_t                            ms, ds;
-    ngx_http_hls_fast_start_segment_t  *seg;
+    size_t                             pos;
+    uint64_t                           ms, ds;
+    ngx_http_live_playlist_segment_t  *seg;
 
-    seg = &pl->segments[view->first % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
+    seg = &pl->segments[view->first % NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS];
     ms = pl->media_sequence + view->first;
     ds = view->ds;
 
@@ -381,19 +378,19 @@ ngx_http_hls_fast_start_playlist_render(
 
     if (pl->has_ds && (!pl->has_ms || pl->ds_start < pl->ms_start)) {
         dst = ngx_cpymem(dst, src, pl->ds_start);
-        dst = ngx_http_hls_fast_start_write_number(dst, ds);
+        dst = ngx_http_live_playlist_write_number(dst, ds);
         pos = pl->ds_end;
     }
 
     if (pl->has_ms) {
         dst = ngx_cpymem(dst, src + pos, pl->ms_start - pos);
-        dst = ngx_http_hls_fast_start_write_number(dst, ms);
+        dst = ngx_http_live_playlist_write_number(dst, ms);
         pos = pl->ms_end;
     }
 
     if (pl->has_ds && pl->has_ms && pl->ds_start > pl->ms_start) {
         dst = ngx_cpymem(dst, src + pos, pl->ds_start - pos);
-        dst = ngx_http_hls_fast_start_write_number(dst, ds);
+        dst = ngx_http_live_playlist_write_number(dst, ds);
         pos = pl->ds_end;
     }
 
@@ -402,7 +399,7 @@ ngx_http_hls_fast_start_playlist_render(
     if (!pl->has_ms) {
         dst = ngx_cpymem(dst, "#EXT-X-MEDIA-SEQUENCE:",
                          sizeof("#EXT-X-MEDIA-SEQUENCE:") - 1);
-        dst = ngx_http_hls_fast_start_write_number(dst, ms);
+        dst = ngx_http_live_playlist_write_number(dst, ms);
         *dst++ = '\n';
     }
 
@@ -411,7 +408,7 @@ ngx_http_hls_fast_start_playlist_render(
     if (!pl->has_ds && ds) {
         dst = ngx_cpymem(dst, "#EXT-X-DISCONTINUITY-SEQUENCE:",
                          sizeof("#EXT-X-DISCONTINUITY-SEQUENCE:") - 1);
-        dst = ngx_http_hls_fast_start_write_number(dst, ds);
+        dst = ngx_http_live_playlist_write_number(dst, ds);
         *dst++ = '\n';
     }
 
@@ -430,10 +427,10 @@ ngx_http_hls_fast_start_playlist_render(
 /* the index of the first segment whose lines the ring still has */
 
 static ngx_uint_t
-ngx_http_hls_fast_start_known(ngx_http_hls_fast_start_playlist_t *pl)
+ngx_http_live_playlist_known(ngx_http_live_playlist_t *pl)
 {
-    if (pl->nsegments > NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS) {
-        return pl->nsegments - NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS;
+    if (pl->nsegments > NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS) {
+        return pl->nsegments - NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS;
     }
 
     return 0;
@@ -443,7 +440,7 @@ ngx_http_hls_fast_start_known(ngx_http_hls_fast_start_playlist_t *pl)
 /* EXT-X-DISCONTINUITY tags before segment i, which the ring must have */
 
 static uint64_t
-ngx_http_hls_fast_start_before(ngx_http_hls_fast_start_playlist_t *pl,
+ngx_http_live_playlist_before(ngx_http_live_playlist_t *pl,
     ngx_uint_t i)
 {
     uint64_t  n;
@@ -451,7 +448,7 @@ ngx_http_hls_fast_start_before(ngx_http_hls_fast_start_playlist_t *pl,
     n = pl->ndiscontinuities;
 
     for ( /* void */ ; i < pl->nsegments; i++) {
-        n -= pl->segments[i % NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS]
+        n -= pl->segments[i % NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS]
              .discontinuities;
     }
 
@@ -460,7 +457,7 @@ ngx_http_hls_fast_start_before(ngx_http_hls_fast_start_playlist_t *pl,
 
 
 static ngx_int_t
-ngx_http_hls_fast_start_number(u_char *p, u_char *last, uint64_t *value)
+ngx_http_live_playlist_number(u_char *p, u_char *last, uint64_t *value)
 {
     uint64_t  v;
 
@@ -487,7 +484,7 @@ ngx_http_hls_fast_start_number(u_char *p, u_char *last, uint64_t *value)
 
 
 static ngx_uint_t
-ngx_http_hls_fast_start_digits(uint64_t value)
+ngx_http_live_playlist_digits(uint64_t value)
 {
     ngx_uint_t  n;
 
@@ -500,12 +497,12 @@ ngx_http_hls_fast_start_digits(uint64_t value)
 
 
 static u_char *
-ngx_http_hls_fast_start_write_number(u_char *dst, uint64_t value)
+ngx_http_live_playlist_write_number(u_char *dst, uint64_t value)
 {
     u_char      *p;
     ngx_uint_t   n;
 
-    n = ngx_http_hls_fast_start_digits(value);
+    n = ngx_http_live_playlist_digits(value);
     p = dst + n;
 
     do {
@@ -518,17 +515,16 @@ ngx_http_hls_fast_start_write_number(u_char *dst, uint64_t value)
 
 
 static ngx_uint_t
-ngx_http_hls_fast_start_segment_tag(u_char *p, u_char *last)
+ngx_http_live_playlist_segment_tag(u_char *p, u_char *last)
 {
     /* the media segment tags of RFC 8216 4.3.2 */
 
-    return ngx_http_hls_fast_start_tag(p, last, "#EXTINF:")
-           || ngx_http_hls_fast_start_is_tag(p, last, "#EXT-X-DISCONTINUITY")
-           || ngx_http_hls_fast_start_tag(p, last, "#EXT-X-KEY:")
-           || ngx_http_hls_fast_start_tag(p, last, "#EXT-X-BYTERANGE:")
-           || ngx_http_hls_fast_start_tag(p, last, "#EXT-X-MAP:")
-           || ngx_http_hls_fast_start_tag(p, last,
-                                          "#EXT-X-PROGRAM-DATE-TIME:")
-           || ngx_http_hls_fast_start_tag(p, last, "#EXT-X-DATERANGE:")
-           || ngx_http_hls_fast_start_is_tag(p, last, "#EXT-X-GAP");
+    return ngx_http_live_playlist_tag(p, last, "#EXTINF:")
+           || ngx_http_live_playlist_is_tag(p, last, "#EXT-X-DISCONTINUITY")
+           || ngx_http_live_playlist_tag(p, last, "#EXT-X-KEY:")
+           || ngx_http_live_playlist_tag(p, last, "#EXT-X-BYTERANGE:")
+           || ngx_http_live_playlist_tag(p, last, "#EXT-X-MAP:")
+           || ngx_http_live_playlist_tag(p, last, "#EXT-X-PROGRAM-DATE-TIME:")
+           || ngx_http_live_playlist_tag(p, last, "#EXT-X-DATERANGE:")
+           || ngx_http_live_playlist_is_tag(p, last, "#EXT-X-GAP");
 }
