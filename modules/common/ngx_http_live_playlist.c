@@ -34,7 +34,8 @@ ngx_int_t
 ngx_http_live_playlist_parse(u_char *p, size_t len,
     ngx_http_live_playlist_t *pl)
 {
-    size_t                             start, next, key_start, key_end;
+    size_t                             start, next, key_start, key_end,
+                                       map_start, map_end;
     u_char                            *line, *last, *end;
     uint64_t                           value;
     ngx_uint_t                         header, disc, has_td;
@@ -50,6 +51,8 @@ ngx_http_live_playlist_parse(u_char *p, size_t len,
     start = 0;
     key_start = 0;
     key_end = 0;
+    map_start = 0;
+    map_end = 0;
 
     end = p + len;
 
@@ -98,6 +101,8 @@ ngx_http_live_playlist_parse(u_char *p, size_t len,
             seg->end = next;
             seg->key_start = key_start;
             seg->key_end = key_end;
+            seg->map_start = map_start;
+            seg->map_end = map_end;
             seg->discontinuities = disc;
 
             pl->nsegments++;
@@ -196,6 +201,10 @@ ngx_http_live_playlist_parse(u_char *p, size_t len,
         } else if (ngx_http_live_playlist_tag(line, last, "#EXT-X-KEY:")) {
             key_start = line - p;
             key_end = last - p;
+
+        } else if (ngx_http_live_playlist_tag(line, last, "#EXT-X-MAP:")) {
+            map_start = line - p;
+            map_end = last - p;
         }
     }
 
@@ -353,6 +362,10 @@ ngx_http_live_playlist_size(ngx_http_live_playlist_t *pl,
         size += seg->key_end - seg->key_start + 1;
     }
 
+    if (seg->map_end > seg->map_start && seg->map_start < seg->start) {
+        size += seg->map_end - seg->map_start + 1;
+    }
+
     return size + pl->len - seg->start;
 }
 
@@ -412,11 +425,21 @@ ngx_http_live_playlist_render(ngx_http_live_playlist_t *pl, u_char *src,
         *dst++ = '\n';
     }
 
-    /* the key in effect for the first listed segment, if set before it */
+    /*
+     * The key and the media initialization section in effect for the
+     * first listed segment, if set before it: both apply until replaced
+     * (RFC 8216 4.3.2.4, 4.3.2.5).
+     */
 
     if (seg->key_end > seg->key_start && seg->key_start < seg->start) {
         dst = ngx_cpymem(dst, src + seg->key_start,
                          seg->key_end - seg->key_start);
+        *dst++ = '\n';
+    }
+
+    if (seg->map_end > seg->map_start && seg->map_start < seg->start) {
+        dst = ngx_cpymem(dst, src + seg->map_start,
+                         seg->map_end - seg->map_start);
         *dst++ = '\n';
     }
 

@@ -26,6 +26,8 @@ typedef struct {
     size_t                      end;       /* byte after its URI line */
     size_t                      key_start; /* EXT-X-KEY line in effect */
     size_t                      key_end;
+    size_t                      map_start; /* EXT-X-MAP line in effect */
+    size_t                      map_end;
     ngx_uint_t                  discontinuities;
 } ngx_http_live_playlist_segment_t;
 

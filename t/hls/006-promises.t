@@ -1,9 +1,9 @@
 # What README.md promises about HLS fast start beyond the live stream:
 # session expiry and refresh, LRU eviction in a full zone, the same key
 # while a request is held, held requests over `nginx -s quit`, the zone
-# over a reload, repeated EXT-X-KEY lines.  Playlists are written by this
-# file as nginx-rtmp does (a temporary file renamed into place); the nginx
-# under test is a helper (master, one worker).
+# over a reload, repeated EXT-X-KEY lines, EXT-X-MAP.  Playlists are
+# written by this file as nginx-rtmp does (a temporary file renamed into
+# place); the nginx under test is a helper (master, one worker).
 
 use Test::Nginx::Socket 'no_plan';
 use LiveCdn::Helpers;
@@ -215,6 +215,51 @@ utime 1, 1, "$dir/hls/old.m3u8";
     $r = http_finish($s, 10);
     my @keys = $r->{body} =~ /^#EXT-X-KEY:.*URI="(k\d)\.key"$/mg;
     is("@keys", 'k2', 'key: a key line only where one is in effect');
+}
+
+
+# 4b. EXT-X-MAP (fMP4): the initialization section in effect comes along,
+#     or the trimmed playlist's fragments cannot be decoded
+
+{
+    my $pl = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-MEDIA-SEQUENCE:20\n"
+             . "#EXT-X-TARGETDURATION:2\n"
+             . qq{#EXT-X-MAP:URI="init-a.mp4"\n}
+             . join('', map { "#EXTINF:2.000,\nf-$_.m4s\n" } 20 .. 23);
+    spew("$dir/hls/fmp4.m3u8", $pl);
+
+    my $h = holds('fmp4.m3u8');
+    my $s = http_start($edge, '/key/fmp4.m3u8?t=map');
+    ok(wait_for(sub { holds('fmp4.m3u8') > $h }), 'map: held');
+
+    my $next = $pl . "#EXTINF:2.000,\nf-24.m4s\n";
+    spew("$dir/hls/fmp4.m3u8", $next);
+    my $r = http_finish($s, 10);
+
+    is($r->{headers}{'x-fs'}, 'held', 'map: answered after the rename');
+    is($r->{body}, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-MEDIA-SEQUENCE:22\n"
+                   . "#EXT-X-TARGETDURATION:2\n"
+                   . qq{#EXT-X-MAP:URI="init-a.mp4"\n}
+                   . join('', map { "#EXTINF:2.000,\nf-$_.m4s\n" } 22 .. 24),
+       'map: the last 3 fragments, the EXT-X-MAP set before the first');
+
+    # a new initialization section mid-window: each fragment keeps its own
+    $next .= qq{#EXT-X-MAP:URI="init-b.mp4"\n}
+             . join('', map { "#EXTINF:2.000,\nf-$_.m4s\n" } 25 .. 26);
+
+    $h = holds('fmp4.m3u8');
+    $s = http_start($edge, '/key/fmp4.m3u8?t=map2');
+    ok(wait_for(sub { holds('fmp4.m3u8') > $h }), 'map: held again');
+    spew("$dir/hls/fmp4.m3u8", $next);
+    $r = http_finish($s, 10);
+
+    my %full = map { $_->{uri} => $_->{map} }
+               @{ hls_parse($next)->{segments} };
+    my @segs = @{ hls_parse($r->{body})->{segments} };
+    my @diff = grep { ($full{$_->{uri}} // '') ne ($_->{map} // '') } @segs;
+    is(join(' ', map { $_->{uri} } @segs), 'f-24.m4s f-25.m4s f-26.m4s',
+       'map: the last 3 fragments across the change');
+    is(scalar @diff, 0, 'map: each fragment keeps its EXT-X-MAP');
 }
 
 
