@@ -18,6 +18,9 @@
      && ngx_strncmp(p, tag, sizeof(tag) - 1) == 0)
 
 
+static ngx_int_t ngx_http_live_playlist_header_tag(
+    ngx_http_live_playlist_t *pl, u_char *p, u_char *line, u_char *last,
+    ngx_uint_t header);
 static ngx_uint_t ngx_http_live_playlist_known(ngx_http_live_playlist_t *pl);
 static uint64_t ngx_http_live_playlist_before(ngx_http_live_playlist_t *pl,
     ngx_uint_t i);
@@ -37,8 +40,8 @@ ngx_http_live_playlist_parse(u_char *p, size_t len,
     size_t                             start, next, key_start, key_end,
                                        map_start, map_end;
     u_char                            *line, *last, *end;
-    uint64_t                           value;
-    ngx_uint_t                         header, disc, has_td;
+    ngx_int_t                          rc;
+    ngx_uint_t                         header, disc;
     ngx_http_live_playlist_segment_t  *seg;
 
     ngx_memzero(pl, sizeof(ngx_http_live_playlist_t));
@@ -46,7 +49,6 @@ ngx_http_live_playlist_parse(u_char *p, size_t len,
     pl->len = len;
 
     header = 1;
-    has_td = 0;
     disc = 0;
     start = 0;
     key_start = 0;
@@ -113,73 +115,13 @@ ngx_http_live_playlist_parse(u_char *p, size_t len,
             continue;
         }
 
-        if (ngx_http_live_playlist_tag(line, last, "#EXT-X-STREAM-INF:")
-            || ngx_http_live_playlist_tag(line, last,
-                                           "#EXT-X-I-FRAME-STREAM-INF:"))
-        {
-            pl->master = 1;
+        rc = ngx_http_live_playlist_header_tag(pl, p, line, last, header);
+
+        if (rc == NGX_ERROR) {
             return NGX_DECLINED;
         }
 
-        if (ngx_http_live_playlist_tag(line, last, "#EXT-X-TARGETDURATION:"))
-        {
-            /* a header tag: a trimmed playlist must keep it */
-
-            if (!header || has_td) {
-                return NGX_DECLINED;
-            }
-
-            line += sizeof("#EXT-X-TARGETDURATION:") - 1;
-
-            if (ngx_http_live_playlist_number(line, last, &value) != NGX_OK
-                || value == 0 || value > 86400)
-            {
-                return NGX_DECLINED;
-            }
-
-            pl->target_duration = (ngx_uint_t) value;
-            has_td = 1;
-            continue;
-        }
-
-        if (ngx_http_live_playlist_tag(line, last, "#EXT-X-MEDIA-SEQUENCE:"))
-        {
-            /* only valid before the first segment, and only once */
-
-            if (!header || pl->has_ms) {
-                return NGX_DECLINED;
-            }
-
-            line += sizeof("#EXT-X-MEDIA-SEQUENCE:") - 1;
-
-            if (ngx_http_live_playlist_number(line, last, &value) != NGX_OK) {
-                return NGX_DECLINED;
-            }
-
-            pl->media_sequence = value;
-            pl->ms_start = line - p;
-            pl->ms_end = last - p;
-            pl->has_ms = 1;
-            continue;
-        }
-
-        if (ngx_http_live_playlist_tag(line, last,
-                                        "#EXT-X-DISCONTINUITY-SEQUENCE:"))
-        {
-            if (!header || pl->has_ds) {
-                return NGX_DECLINED;
-            }
-
-            line += sizeof("#EXT-X-DISCONTINUITY-SEQUENCE:") - 1;
-
-            if (ngx_http_live_playlist_number(line, last, &value) != NGX_OK) {
-                return NGX_DECLINED;
-            }
-
-            pl->discontinuity_sequence = value;
-            pl->ds_start = line - p;
-            pl->ds_end = last - p;
-            pl->has_ds = 1;
+        if (rc == NGX_OK) {
             continue;
         }
 
@@ -208,7 +150,7 @@ ngx_http_live_playlist_parse(u_char *p, size_t len,
         }
     }
 
-    if (!has_td || pl->nsegments == 0) {
+    if (pl->target_duration == 0 || pl->nsegments == 0) {
         return NGX_DECLINED;
     }
 
@@ -444,6 +386,89 @@ ngx_http_live_playlist_render(ngx_http_live_playlist_t *pl, u_char *src,
     }
 
     return ngx_cpymem(dst, src + seg->start, pl->len - seg->start);
+}
+
+
+/*
+ * The playlist tags a trimmed playlist's header depends on: NGX_OK, taken;
+ * NGX_ERROR, not a media playlist we can trim (a master playlist, or a
+ * tag after the first segment or twice); NGX_DECLINED, another line.
+ */
+
+static ngx_int_t
+ngx_http_live_playlist_header_tag(ngx_http_live_playlist_t *pl, u_char *p,
+    u_char *line, u_char *last, ngx_uint_t header)
+{
+    uint64_t  value;
+
+    if (ngx_http_live_playlist_tag(line, last, "#EXT-X-STREAM-INF:")
+        || ngx_http_live_playlist_tag(line, last,
+                                      "#EXT-X-I-FRAME-STREAM-INF:"))
+    {
+        pl->master = 1;
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_live_playlist_tag(line, last, "#EXT-X-TARGETDURATION:")) {
+        /* a header tag: a trimmed playlist must keep it */
+
+        if (!header || pl->target_duration) {
+            return NGX_ERROR;
+        }
+
+        line += sizeof("#EXT-X-TARGETDURATION:") - 1;
+
+        if (ngx_http_live_playlist_number(line, last, &value) != NGX_OK
+            || value == 0 || value > 86400)
+        {
+            return NGX_ERROR;
+        }
+
+        pl->target_duration = (ngx_uint_t) value;
+        return NGX_OK;
+    }
+
+    if (ngx_http_live_playlist_tag(line, last, "#EXT-X-MEDIA-SEQUENCE:")) {
+        /* only valid before the first segment, and only once */
+
+        if (!header || pl->has_ms) {
+            return NGX_ERROR;
+        }
+
+        line += sizeof("#EXT-X-MEDIA-SEQUENCE:") - 1;
+
+        if (ngx_http_live_playlist_number(line, last, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        pl->media_sequence = value;
+        pl->ms_start = line - p;
+        pl->ms_end = last - p;
+        pl->has_ms = 1;
+        return NGX_OK;
+    }
+
+    if (ngx_http_live_playlist_tag(line, last,
+                                   "#EXT-X-DISCONTINUITY-SEQUENCE:"))
+    {
+        if (!header || pl->has_ds) {
+            return NGX_ERROR;
+        }
+
+        line += sizeof("#EXT-X-DISCONTINUITY-SEQUENCE:") - 1;
+
+        if (ngx_http_live_playlist_number(line, last, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        pl->discontinuity_sequence = value;
+        pl->ds_start = line - p;
+        pl->ds_end = last - p;
+        pl->has_ds = 1;
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
 }
 
 
