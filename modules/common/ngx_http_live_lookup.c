@@ -185,7 +185,17 @@ ngx_http_live_lookup(ngx_http_request_t *r, ngx_shm_zone_t *shm_zone,
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "live lookup: \"%V\" could not start refresh",
                           &lk->key);
+            return NGX_OK;
         }
+
+        /*
+         * nginx takes the next request of a keep-alive connection only
+         * once every subrequest of this one has ended: the client would
+         * wait for the refresh, up to the service's timeouts, so it is
+         * told to come back on a new connection instead
+         */
+
+        r->main->keepalive = 0;
 
         return NGX_OK;
 
@@ -474,7 +484,12 @@ ngx_http_live_lookup_fetch(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
         goto failed;
     }
 
-    /* the service gets no request body, whatever the client sent */
+    /*
+     * the answer is kept for every request of the key: the service gets
+     * no request body and no header of this client (a Range would cut
+     * the answer for all; a Cookie is not its business), only what the
+     * internal location sets
+     */
 
     rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
     if (rb == NULL) {
@@ -482,6 +497,19 @@ ngx_http_live_lookup_fetch(ngx_http_request_t *r, ngx_http_live_lookup_t *lk,
     }
 
     sr->request_body = rb;
+
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, 1,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->headers_in.server = r->headers_in.server;
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.keep_alive_n = -1;
 
     lk->fetch = f;
 

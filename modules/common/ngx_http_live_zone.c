@@ -189,6 +189,9 @@ ngx_http_live_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
                         ngx_http_live_zone_rbtree_insert_value);
         ngx_queue_init(&zone->sh->queue);
+
+        /* one run of pages: the most an allocation can ever get */
+        zone->sh->pages = zone->shpool->pfree;
     }
 
     return NGX_OK;
@@ -304,7 +307,9 @@ ngx_http_live_zone_expire(ngx_http_live_zone_t *zone, ngx_uint_t n)
 /*
  * The least recently used nodes go until the allocation fits: freeing
  * nodes of other sizes frees their slab pages only when whole pages
- * empty, so one eviction is not always enough.
+ * empty, so one eviction is not always enough.  An allocation of more
+ * pages than an empty zone has takes nothing: it would empty the zone
+ * for nothing.
  */
 
 void *
@@ -317,6 +322,12 @@ ngx_http_live_zone_alloc(ngx_http_live_zone_t *zone, size_t size)
     ngx_http_live_zone_node_t  *zn;
 
     sh = zone->sh;
+
+    if (size > ngx_pagesize / 2
+        && (size + ngx_pagesize - 1) / ngx_pagesize > sh->pages)
+    {
+        goto failed;
+    }
 
     for ( ;; ) {
         p = ngx_slab_alloc_locked(zone->shpool, size);
@@ -333,6 +344,8 @@ ngx_http_live_zone_alloc(ngx_http_live_zone_t *zone, size_t size)
 
         ngx_http_live_zone_delete(zone, zn);
     }
+
+failed:
 
     now = ngx_current_msec;
     sh->logged++;

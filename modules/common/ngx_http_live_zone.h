@@ -42,7 +42,8 @@
  *
  * An LRU zone evicts by design: insert() and alloc() evict the least
  * recently used nodes, whatever the hook says, until the allocation fits,
- * so a full zone keeps working.  The slab allocator's own "no memory"
+ * so a full zone keeps working; one that would not fit even in an empty
+ * zone evicts nothing.  The slab allocator's own "no memory"
  * [crit] line is off for it; what does not fit even in an empty zone is
  * said once a minute per zone at "error" level.  Any node, or memory a
  * node points to, may be gone after either call: look nodes up again.
@@ -75,6 +76,7 @@ typedef struct {
     ngx_rbtree_t                     rbtree;
     ngx_rbtree_node_t                sentinel;
     ngx_queue_t                      queue;     /* most recent first */
+    ngx_uint_t                       pages;     /* free in an empty zone */
     ngx_msec_t                       log_time;
     ngx_uint_t                       logged;
 } ngx_http_live_zone_sh_t;

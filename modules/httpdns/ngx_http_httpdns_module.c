@@ -59,6 +59,9 @@ static void ngx_http_httpdns_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_httpdns_process(ngx_http_request_t *r);
 static ngx_int_t ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
     ngx_http_httpdns_loc_conf_t *hlcf, ngx_http_httpdns_ctx_t *ctx);
+static ngx_int_t ngx_http_httpdns_subnet(ngx_http_request_t *r,
+    ngx_http_httpdns_loc_conf_t *hlcf, ngx_http_httpdns_ctx_t *ctx,
+    u_char *addr, ngx_uint_t *family, ngx_uint_t *prefix, ngx_str_t *subnet);
 static ngx_int_t ngx_http_httpdns_query(ngx_http_request_t *r,
     ngx_http_httpdns_ctx_t *ctx, ngx_str_t *sa, ngx_uint_t family,
     u_char *addr, ngx_uint_t prefix, ngx_str_t *subnet);
@@ -325,15 +328,10 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
     u_char                   addr[16];
     u_char                   stream[NGX_HTTP_HTTPDNS_MAX_STREAM];
     size_t                   len, slen;
-    in_addr_t                inaddr;
-    ngx_str_t                arg, client, subnet, service, sargs;
+    ngx_int_t                rc;
+    ngx_str_t                arg, subnet, service, sargs;
     ngx_uint_t               i, family, prefix;
     ngx_http_live_lookup_t  *lk;
-
-#if (NGX_HAVE_INET6)
-    static u_char  v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                    0xff, 0xff };
-#endif
 
     if (ngx_http_arg(r, (u_char *) "stream", 6, &arg) != NGX_OK) {
         ctx->error = "missing_stream";
@@ -378,68 +376,10 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_complex_value(r, hlcf->client, &client) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    inaddr = ngx_inet_addr(client.data, client.len);
-
-    if (inaddr != INADDR_NONE) {
-        family = 1;
-        prefix = hlcf->prefix4;
-        ngx_memcpy(addr, &inaddr, 4);
-        len = 4;
-
-#if (NGX_HAVE_INET6)
-    } else if (ngx_inet6_addr(client.data, client.len, addr) == NGX_OK) {
-        family = 2;
-        prefix = hlcf->prefix6;
-        len = 16;
-
-        /* ::ffff:a.b.c.d is the IPv4 terminal it carries, as for geo */
-
-        if (ngx_memcmp(addr, v4mapped, 12) == 0) {
-            family = 1;
-            prefix = hlcf->prefix4;
-            ngx_memmove(addr, &addr[12], 4);
-            len = 4;
-        }
-#endif
-
-    } else {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "httpdns: invalid client address \"%V\"", &client);
-
-        ctx->error = "invalid_client";
-        ctx->detail = "the client address is not an IP address";
-        return NGX_DECLINED;
-    }
-
-    /* keep only the subnet: it is all the service and the key get */
-
-    for (i = 0; i < len; i++) {
-        if (i * 8 >= prefix) {
-            addr[i] = 0;
-
-        } else if (i * 8 + 8 > prefix) {
-            addr[i] &= (u_char) (0xff << (8 - (prefix - i * 8)));
-        }
-    }
-
-    subnet.data = ngx_pnalloc(r->pool, NGX_INET6_ADDRSTRLEN);
-    if (subnet.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (family == 1) {
-        subnet.len = ngx_sprintf(subnet.data, "%ud.%ud.%ud.%ud",
-                                 addr[0], addr[1], addr[2], addr[3])
-                     - subnet.data;
-
-#if (NGX_HAVE_INET6)
-    } else {
-        subnet.len = ngx_inet6_ntop(addr, subnet.data, NGX_INET6_ADDRSTRLEN);
-#endif
+    rc = ngx_http_httpdns_subnet(r, hlcf, ctx, addr, &family, &prefix,
+                                 &subnet);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     if (ngx_http_complex_value(r, hlcf->service, &service) != NGX_OK) {
@@ -501,6 +441,96 @@ ngx_http_httpdns_init_lookup(ngx_http_request_t *r,
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "httpdns: stream \"%*s\" key \"%V\"", slen, stream,
                    &lk->key);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The terminal's subnet: its address (an IPv4-mapped one is the IPv4
+ * address it carries) with the bits past the prefix cleared, in addr
+ * and as text; NGX_DECLINED when the client address is not one.
+ */
+
+static ngx_int_t
+ngx_http_httpdns_subnet(ngx_http_request_t *r,
+    ngx_http_httpdns_loc_conf_t *hlcf, ngx_http_httpdns_ctx_t *ctx,
+    u_char *addr, ngx_uint_t *family, ngx_uint_t *prefix, ngx_str_t *subnet)
+{
+    size_t      len;
+    in_addr_t   inaddr;
+    ngx_str_t   client;
+    ngx_uint_t  i;
+
+#if (NGX_HAVE_INET6)
+    static u_char  v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                    0xff, 0xff };
+#endif
+
+    if (ngx_http_complex_value(r, hlcf->client, &client) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    inaddr = ngx_inet_addr(client.data, client.len);
+
+    if (inaddr != INADDR_NONE) {
+        *family = 1;
+        *prefix = hlcf->prefix4;
+        ngx_memcpy(addr, &inaddr, 4);
+        len = 4;
+
+#if (NGX_HAVE_INET6)
+    } else if (ngx_inet6_addr(client.data, client.len, addr) == NGX_OK) {
+        *family = 2;
+        *prefix = hlcf->prefix6;
+        len = 16;
+
+        /* ::ffff:a.b.c.d is the IPv4 terminal it carries, as for geo */
+
+        if (ngx_memcmp(addr, v4mapped, 12) == 0) {
+            *family = 1;
+            *prefix = hlcf->prefix4;
+            ngx_memmove(addr, &addr[12], 4);
+            len = 4;
+        }
+#endif
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "httpdns: invalid client address \"%V\"", &client);
+
+        ctx->error = "invalid_client";
+        ctx->detail = "the client address is not an IP address";
+        return NGX_DECLINED;
+    }
+
+    /* keep only the subnet: it is all the service and the key get */
+
+    for (i = 0; i < len; i++) {
+        if (i * 8 >= *prefix) {
+            addr[i] = 0;
+
+        } else if (i * 8 + 8 > *prefix) {
+            addr[i] &= (u_char) (0xff << (8 - (*prefix - i * 8)));
+        }
+    }
+
+    subnet->data = ngx_pnalloc(r->pool, NGX_INET6_ADDRSTRLEN);
+    if (subnet->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (*family == 1) {
+        subnet->len = ngx_sprintf(subnet->data, "%ud.%ud.%ud.%ud",
+                                  addr[0], addr[1], addr[2], addr[3])
+                      - subnet->data;
+
+#if (NGX_HAVE_INET6)
+    } else {
+        subnet->len = ngx_inet6_ntop(addr, subnet->data,
+                                     NGX_INET6_ADDRSTRLEN);
+#endif
+    }
 
     return NGX_OK;
 }
