@@ -71,24 +71,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* a timeline made of the input's first bytes */
 
     memset(&tl, 0, sizeof(tl));
-    memcpy(&tl, data, size < sizeof(uint64_t) * 3 ? size
-                                                  : sizeof(uint64_t) * 3);
+    memcpy(&tl, data, size < sizeof(uint64_t) * 4 ? size
+                                                  : sizeof(uint64_t) * 4);
     tl.set = 1;
     seen = tl;
 
     rc = ngx_http_live_playlist_update(&pl, &tl, &view);
 
+    /* a rewritten answer never goes back, nor does its last segment */
+
     if (rc == NGX_AGAIN) {
-        if (pl.media_sequence + view.first < seen.floor
-            && pl.media_sequence + pl.nsegments - 1 >= seen.last)
+        if (view.ms < seen.floor
+            || tl.last != view.ms + (pl.nsegments - view.first) - 1
+            || tl.last < seen.last)
         {
             abort();
         }
 
         ngx_hls_fuzz_check(&pl, src, &view);
-    }
 
-    if (tl.last != pl.media_sequence + pl.nsegments - 1) {
+    } else if (tl.last != pl.media_sequence + pl.nsegments - 1
+               || tl.shift != 0)
+    {
         abort();
     }
 
@@ -121,7 +125,7 @@ ngx_hls_fuzz_check(ngx_http_live_playlist_t *pl, u_char *src,
 
     if (ngx_http_live_playlist_parse(dst, len, &out) != NGX_OK
         || out.nsegments != pl->nsegments - view->first
-        || out.media_sequence != pl->media_sequence + view->first
+        || out.media_sequence != view->ms
         || out.discontinuity_sequence != view->ds
         || out.target_duration != pl->target_duration)
     {

@@ -181,10 +181,12 @@ ngx_http_live_playlist_first(ngx_http_live_playlist_t *pl, ngx_uint_t n,
     }
 
     view->first = pl->nsegments - n;
+    view->ms = pl->media_sequence + view->first;
     view->ds = pl->discontinuity_sequence
                + ngx_http_live_playlist_before(pl, view->first);
 
     tl->set = 1;
+    tl->shift = 0;
     tl->floor = pl->media_sequence + view->first;
     tl->last = pl->media_sequence + pl->nsegments - 1;
     tl->dsn = pl->discontinuity_sequence + pl->ndiscontinuities;
@@ -199,14 +201,38 @@ ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
     uint64_t    ms, last, total, known, base, up, down;
     ngx_uint_t  lo, first;
 
-    ms = pl->media_sequence;
-    last = ms + pl->nsegments - 1;
     total = pl->discontinuity_sequence + pl->ndiscontinuities;
 
     lo = ngx_http_live_playlist_known(pl);
 
-    if (!tl->set || last < tl->last || tl->floor > tl->last) {
+    /* the terminal's numbers are the playlist's plus tl->shift */
+
+    if (!tl->set
+        || tl->floor > tl->last
+        || tl->shift > (uint64_t) -1 - pl->media_sequence - pl->nsegments)
+    {
         goto restart;
+    }
+
+    ms = pl->media_sequence + tl->shift;
+    last = ms + pl->nsegments - 1;
+
+    if (last < tl->last) {
+
+        /*
+         * The playlist went back behind the terminal's last segment (a
+         * stream restarted with nginx-rtmp's "hls_continuous off"): its
+         * segments are numbered on from there, as a stream that was
+         * never interrupted would have been.
+         */
+
+        if (tl->last >= (uint64_t) -1 - pl->nsegments) {
+            goto restart;
+        }
+
+        tl->shift = tl->last + 1 - pl->media_sequence;
+        ms = tl->last + 1;
+        last = ms + pl->nsegments - 1;
     }
 
     /*
@@ -232,7 +258,7 @@ ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
 
     first = (tl->floor > ms) ? (ngx_uint_t) (tl->floor - ms) : 0;
 
-    if (first == 0 && up == 0 && down == 0) {
+    if (first == 0 && up == 0 && down == 0 && tl->shift == 0) {
         tl->floor = ms;
         tl->last = last;
         tl->dsn = total;
@@ -251,6 +277,7 @@ ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
     }
 
     view->first = first;
+    view->ms = ms + first;
     view->ds = base - down + up;
 
     tl->floor = ms + first;
@@ -261,12 +288,13 @@ ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
 
 restart:
 
-    /* a new timeline, or the stream went back: it starts here */
+    /* a new timeline, or one that cannot go on: it starts here */
 
     tl->set = 1;
-    tl->floor = ms;
-    tl->last = last;
+    tl->floor = pl->media_sequence;
+    tl->last = pl->media_sequence + pl->nsegments - 1;
     tl->dsn = total;
+    tl->shift = 0;
 
     return NGX_OK;
 }
@@ -281,8 +309,7 @@ ngx_http_live_playlist_size(ngx_http_live_playlist_t *pl,
 
     seg = &pl->segments[view->first % NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS];
 
-    size = pl->header_end
-           + ngx_http_live_playlist_digits(pl->media_sequence + view->first);
+    size = pl->header_end + ngx_http_live_playlist_digits(view->ms);
 
     if (pl->has_ms) {
         size -= pl->ms_end - pl->ms_start;
@@ -321,7 +348,7 @@ ngx_http_live_playlist_render(ngx_http_live_playlist_t *pl, u_char *src,
     ngx_http_live_playlist_segment_t  *seg;
 
     seg = &pl->segments[view->first % NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS];
-    ms = pl->media_sequence + view->first;
+    ms = view->ms;
     ds = view->ds;
 
     /*

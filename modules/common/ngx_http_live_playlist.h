@@ -59,19 +59,23 @@ typedef struct {
 /*
  * What a terminal has been told: the MEDIA-SEQUENCE of its last answer,
  * and the media and discontinuity sequence numbers of the last segment
- * that answer listed.  Later answers keep to it (RFC 8216 6.2.1, 6.2.2).
+ * that answer listed, in its numbering: the playlist's media sequence
+ * numbers plus "shift" (not 0 once the playlist went back).  Later
+ * answers keep to it (RFC 8216 6.2.1, 6.2.2).
  */
 typedef struct {
     uint64_t                    floor;
     uint64_t                    last;
     uint64_t                    dsn;
+    uint64_t                    shift;
     ngx_uint_t                  set;
 } ngx_http_live_playlist_timeline_t;
 
 
-/* an answer: the segments from index "first" on, with this sequence */
+/* an answer: the segments from index "first" on, with these sequences */
 typedef struct {
     ngx_uint_t                  first;
+    uint64_t                    ms;
     uint64_t                    ds;
 } ngx_http_live_playlist_view_t;
 

@@ -552,8 +552,7 @@ ngx_http_hls_fast_start_stock(ngx_http_request_t *r,
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hls fast start: reload from %uL, discontinuity "
-                   "sequence %uL of %uL",
-                   pl.media_sequence + view.first, view.ds,
+                   "sequence %uL of %uL", view.ms, view.ds,
                    pl.discontinuity_sequence);
 
     ngx_http_finalize_request(r, ngx_http_live_send(r, NGX_HTTP_OK, NULL, b));

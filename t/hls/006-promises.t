@@ -301,6 +301,60 @@ utime 1, 1, "$dir/hls/old.m3u8";
 }
 
 
+# 5b. a stream restarted with hls_continuous off: its playlist goes back to
+#     media sequence 0, and the terminal's numbers go on from its last
+#     fragment instead (RFC 8216 6.2.1: the media sequence never decreases)
+
+{
+    my $pl = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:30\n#EXT-X-TARGETDURATION:2\n"
+             . join('', map { "#EXTINF:2.000,\nr-$_.ts\n" } 30 .. 34);
+    spew("$dir/hls/restart.m3u8", $pl);
+
+    my $t = hls_timeline();
+    my (@p, @fs);
+
+    my $h = holds('restart.m3u8');
+    my $s = http_start($edge, '/key/restart.m3u8?t=r');
+    ok(wait_for(sub { holds('restart.m3u8') > $h }), 'restart: held');
+    spew("$dir/hls/restart.m3u8", $pl . "#EXTINF:2.000,\nr-35.ts\n");
+    my $r = http_finish($s, 10);
+    is($r->{headers}{'x-fs'}, 'held', 'restart: the first answer');
+    push @p, $t->add($r->{body}, 'first');
+
+    # the publisher comes back: a new window, nginx-rtmp's discontinuity
+    # before its first fragment, which later leaves the head uncounted
+
+    my $new = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-TARGETDURATION:2\n"
+              . "#EXT-X-DISCONTINUITY\n"
+              . join('', map { "#EXTINF:2.000,\nn-$_.ts\n" } 0 .. 2);
+    my @bodies;
+
+    for my $i (3 .. 6) {
+        spew("$dir/hls/restart.m3u8", $new);
+        $r = get('/key/restart.m3u8?t=r');
+        push @fs, $r->{fs};
+        push @bodies, $r->{body};
+        push @p, $t->add($r->{body}, "reload with n-" . ($i - 1));
+        $new .= "#EXTINF:2.000,\nn-$i.ts\n";
+    }
+
+    $new = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n#EXT-X-TARGETDURATION:2\n"
+           . join('', map { "#EXTINF:2.000,\nn-$_.ts\n" } 1 .. 6);
+    spew("$dir/hls/restart.m3u8", $new);
+    $r = get('/key/restart.m3u8?t=r');
+    push @fs, $r->{fs};
+    push @bodies, $r->{body};
+    push @p, $t->add($r->{body}, 'reload without n-0');
+
+    is("@fs", 'pass pass pass pass pass', 'restart: reloads');
+    like($bodies[0], qr/^#EXT-X-MEDIA-SEQUENCE:36$/m,
+         'restart: the new stream goes on after the last fragment (35)');
+    like($bodies[-1], qr/^#EXT-X-DISCONTINUITY-SEQUENCE:1$/m,
+         'restart: its discontinuity counted once it left the head');
+    is(join("\n", @p), '', 'restart: every answer an RFC 8216 update');
+}
+
+
 # 6. open_file_cache does not keep an old playlist: reloads see renames
 
 {
