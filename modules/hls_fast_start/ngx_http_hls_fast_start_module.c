@@ -117,6 +117,9 @@ static void ngx_http_hls_fast_start_dir_done(
     ngx_http_hls_fast_start_dir_t *d);
 static ngx_uint_t ngx_http_hls_fast_start_changed(
     ngx_http_hls_fast_start_dir_t *d, u_char *name, size_t len);
+static ngx_uint_t ngx_http_hls_fast_start_hold_on(
+    ngx_http_hls_fast_start_ctx_t *ctx, ngx_open_file_info_t *of,
+    ngx_http_live_playlist_t *pl);
 static void ngx_http_hls_fast_start_answer(
     ngx_http_hls_fast_start_ctx_t *ctx, ngx_http_live_playlist_t *pl,
     u_char *data);
@@ -1041,36 +1044,9 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
             }
         }
 
-        /* an event older than the playlist the request has seen */
-
-        if (data
-            && ctx->exists
-            && ctx->uniq == of.uniq
-            && ctx->mtime == of.mtime
-            && ctx->size == of.size)
+        if (data && ngx_http_hls_fast_start_hold_on(ctx, &of,
+                                                    rc == NGX_OK ? &pl : NULL))
         {
-            continue;
-        }
-
-        /*
-         * A stream that has just started (its window does not slide yet):
-         * wait for as many fragments as the answer lists, or a player
-         * starts with too little buffer.
-         */
-
-        if (rc == NGX_OK
-            && pl.nsegments < ctx->fragments
-            && pl.media_sequence == 0)
-        {
-            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log,
-                           0, "hls fast start: hold \"%V\" on, %ui of %ui "
-                           "fragments", &ctx->name, pl.nsegments,
-                           ctx->fragments);
-
-            ctx->exists = 1;
-            ctx->uniq = of.uniq;
-            ctx->mtime = of.mtime;
-            ctx->size = of.size;
             continue;
         }
 
@@ -1112,6 +1088,45 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
     ngx_http_hls_fast_start_dir_done(d);
 
     return n;
+}
+
+
+/*
+ * Whether a held request stays held on the playlist just read: it is the
+ * one the request has seen (an older event), or "pl" is a stream that has
+ * just started (its window does not slide yet) with fewer fragments than
+ * the answer lists, on which a player would start with too little buffer.
+ */
+
+static ngx_uint_t
+ngx_http_hls_fast_start_hold_on(ngx_http_hls_fast_start_ctx_t *ctx,
+    ngx_open_file_info_t *of, ngx_http_live_playlist_t *pl)
+{
+    if (ctx->exists
+        && ctx->uniq == of->uniq
+        && ctx->mtime == of->mtime
+        && ctx->size == of->size)
+    {
+        return 1;
+    }
+
+    if (pl == NULL
+        || pl->nsegments >= ctx->fragments
+        || pl->media_sequence != 0)
+    {
+        return 0;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "hls fast start: hold \"%V\" on, %ui of %ui fragments",
+                   &ctx->name, pl->nsegments, ctx->fragments);
+
+    ctx->exists = 1;
+    ctx->uniq = of->uniq;
+    ctx->mtime = of->mtime;
+    ctx->size = of->size;
+
+    return 1;
 }
 
 
