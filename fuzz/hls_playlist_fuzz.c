@@ -71,9 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* a timeline made of the input's first bytes */
 
     memset(&tl, 0, sizeof(tl));
-    memcpy(&tl, data, size < sizeof(uint64_t) * 4 ? size
-                                                  : sizeof(uint64_t) * 4);
-    tl.set = 1;
+    memcpy(&tl, data, size < sizeof(tl) ? size : sizeof(tl));
     seen = tl;
 
     rc = ngx_http_live_playlist_update(&pl, &tl, &view);
@@ -82,16 +80,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (rc == NGX_AGAIN) {
         if (view.ms < seen.floor
-            || tl.last != view.ms + (pl.nsegments - view.first) - 1
-            || tl.last < seen.last)
+            || tl.end != view.ms + (pl.nsegments - view.first)
+            || tl.end < seen.end)
         {
             abort();
         }
 
         ngx_hls_fuzz_check(&pl, src, &view);
 
-    } else if (tl.last != pl.media_sequence + pl.nsegments - 1
-               || tl.shift != 0)
+    } else if (tl.end != pl.media_sequence + pl.nsegments || tl.shift != 0)
     {
         abort();
     }

@@ -185,10 +185,9 @@ ngx_http_live_playlist_first(ngx_http_live_playlist_t *pl, ngx_uint_t n,
     view->ds = pl->discontinuity_sequence
                + ngx_http_live_playlist_before(pl, view->first);
 
-    tl->set = 1;
-    tl->shift = 0;
     tl->floor = pl->media_sequence + view->first;
-    tl->last = pl->media_sequence + pl->nsegments - 1;
+    tl->end = pl->media_sequence + pl->nsegments;
+    tl->shift = 0;
     tl->dsn = pl->discontinuity_sequence + pl->ndiscontinuities;
 }
 
@@ -198,7 +197,7 @@ ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
     ngx_http_live_playlist_timeline_t *tl,
     ngx_http_live_playlist_view_t *view)
 {
-    uint64_t    ms, last, total, known, base, up, down;
+    uint64_t    ms, last, told, total, known, base, up, down;
     ngx_uint_t  lo, first;
 
     total = pl->discontinuity_sequence + pl->ndiscontinuities;
@@ -207,17 +206,18 @@ ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
 
     /* the terminal's numbers are the playlist's plus tl->shift */
 
-    if (!tl->set
-        || tl->floor > tl->last
+    if (tl->end == 0
+        || tl->floor >= tl->end
         || tl->shift > (uint64_t) -1 - pl->media_sequence - pl->nsegments)
     {
         goto restart;
     }
 
+    told = tl->end - 1;
     ms = pl->media_sequence + tl->shift;
     last = ms + pl->nsegments - 1;
 
-    if (last < tl->last) {
+    if (last < told) {
 
         /*
          * The playlist went back behind the terminal's last segment (a
@@ -226,12 +226,12 @@ ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
          * never interrupted would have been.
          */
 
-        if (tl->last >= (uint64_t) -1 - pl->nsegments) {
+        if (told >= (uint64_t) -1 - pl->nsegments) {
             goto restart;
         }
 
-        tl->shift = tl->last + 1 - pl->media_sequence;
-        ms = tl->last + 1;
+        tl->shift = tl->end - pl->media_sequence;
+        ms = tl->end;
         last = ms + pl->nsegments - 1;
     }
 
@@ -241,10 +241,10 @@ ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
      * first segment known, as if no discontinuity was in the gap.
      */
 
-    if (tl->last >= ms + lo) {
+    if (told >= ms + lo) {
         known = pl->discontinuity_sequence
                 + ngx_http_live_playlist_before(pl,
-                                                (ngx_uint_t) (tl->last - ms)
+                                                (ngx_uint_t) (told - ms)
                                                 + 1);
     } else {
         known = pl->discontinuity_sequence
@@ -260,7 +260,7 @@ ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
 
     if (first == 0 && up == 0 && down == 0 && tl->shift == 0) {
         tl->floor = ms;
-        tl->last = last;
+        tl->end = last + 1;
         tl->dsn = total;
         return NGX_OK;
     }
@@ -281,7 +281,7 @@ ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
     view->ds = base - down + up;
 
     tl->floor = ms + first;
-    tl->last = last;
+    tl->end = last + 1;
     tl->dsn = total - down + up;
 
     return NGX_AGAIN;
@@ -290,9 +290,8 @@ restart:
 
     /* a new timeline, or one that cannot go on: it starts here */
 
-    tl->set = 1;
     tl->floor = pl->media_sequence;
-    tl->last = pl->media_sequence + pl->nsegments - 1;
+    tl->end = pl->media_sequence + pl->nsegments;
     tl->dsn = total;
     tl->shift = 0;
 

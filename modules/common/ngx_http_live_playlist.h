@@ -58,17 +58,18 @@ typedef struct {
 
 /*
  * What a terminal has been told: the MEDIA-SEQUENCE of its last answer,
- * and the media and discontinuity sequence numbers of the last segment
- * that answer listed, in its numbering: the playlist's media sequence
- * numbers plus "shift" (not 0 once the playlist went back).  Later
- * answers keep to it (RFC 8216 6.2.1, 6.2.2).
+ * the media sequence number after the last segment that answer listed
+ * (0: no timeline yet) and that segment's discontinuity sequence number,
+ * in its numbering: the playlist's media sequence numbers plus "shift"
+ * (not 0 once the playlist went back).  Later answers keep to it
+ * (RFC 8216 6.2.1, 6.2.2).  32 bytes: a zone node stays in a 128-byte
+ * slab.
  */
 typedef struct {
     uint64_t                    floor;
-    uint64_t                    last;
+    uint64_t                    end;
     uint64_t                    dsn;
     uint64_t                    shift;
-    ngx_uint_t                  set;
 } ngx_http_live_playlist_timeline_t;
 
 

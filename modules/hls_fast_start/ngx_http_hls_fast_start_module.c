@@ -699,7 +699,7 @@ ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
 
         if ((ngx_msec_int_t) (now - fs->expire) > 0) {
             rc = NGX_OK;
-            fs->tl.set = 0;
+            fs->tl.end = 0;
 
         } else {
             rc = NGX_DECLINED;
@@ -1145,7 +1145,7 @@ ngx_http_hls_fast_start_answer(ngx_http_hls_fast_start_ctx_t *ctx,
                             ngx_http_live_playlist_size(pl, &view));
 
     if (b == NULL) {
-        ctx->tl.set = 0;
+        ctx->tl.end = 0;
         ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_FIRST);
         return;
     }
