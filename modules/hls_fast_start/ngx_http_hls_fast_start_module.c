@@ -120,6 +120,8 @@ static ngx_uint_t ngx_http_hls_fast_start_changed(
 static ngx_uint_t ngx_http_hls_fast_start_hold_on(
     ngx_http_hls_fast_start_ctx_t *ctx, ngx_open_file_info_t *of,
     ngx_http_live_playlist_t *pl);
+static ngx_uint_t ngx_http_hls_fast_start_same_rules(ngx_http_request_t *r,
+    ngx_http_core_loc_conf_t *rules);
 static void ngx_http_hls_fast_start_answer(
     ngx_http_hls_fast_start_ctx_t *ctx, ngx_http_live_playlist_t *pl,
     u_char *data);
@@ -990,12 +992,14 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
     ngx_queue_t                    *q, *next, ready;
     ngx_open_file_info_t            of;
     ngx_http_live_playlist_t        pl;
+    ngx_http_core_loc_conf_t       *rules;
     ngx_http_hls_fast_start_ctx_t  *ctx;
 
     ngx_queue_init(&ready);
 
     data = NULL;
     pool = NULL;
+    rules = NULL;
     rc = NGX_ERROR;
 
     for (q = ngx_queue_head(&d->waiters);
@@ -1022,6 +1026,11 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
             if (pool == NULL) {
                 return 0;
             }
+
+            /* location confs outlive the requests, unlike "ctx" */
+
+            rules = ngx_http_get_module_loc_conf(ctx->request,
+                                                 ngx_http_core_module);
 
             rc = ngx_http_hls_fast_start_read(ctx->request, &ctx->path, pool,
                                               &of, &data);
@@ -1069,9 +1078,15 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
 
         n++;
 
-        /* unreadable or not a media playlist: the stock answer */
+        /*
+         * Unreadable or not a media playlist, or read with symlink rules
+         * other than the request's own: the stock answer, as the static
+         * module gives it under the request's rules.
+         */
 
-        if (rc != NGX_OK) {
+        if (rc != NGX_OK
+            || !ngx_http_hls_fast_start_same_rules(ctx->request, rules))
+        {
             ngx_http_hls_fast_start_release(ctx,
                                             NGX_HTTP_HLS_FAST_START_FIRST);
             continue;
@@ -1127,6 +1142,25 @@ ngx_http_hls_fast_start_hold_on(ngx_http_hls_fast_start_ctx_t *ctx,
     ctx->size = of->size;
 
     return 1;
+}
+
+
+/* whether "r" opens files under the symlink rules of "rules" */
+
+static ngx_uint_t
+ngx_http_hls_fast_start_same_rules(ngx_http_request_t *r,
+    ngx_http_core_loc_conf_t *rules)
+{
+#if (NGX_HAVE_OPENAT)
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    return clcf->disable_symlinks == rules->disable_symlinks
+           && clcf->disable_symlinks_from == rules->disable_symlinks_from;
+#else
+    return 1;
+#endif
 }
 
 

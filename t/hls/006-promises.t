@@ -59,6 +59,17 @@ http {
             hls_fast_start_fragments 8;
             hls_fast_start_wait 5s;
         }
+        location /perm/ {
+            alias $TEST_NGINX_HLS_DIR/;
+            hls_fast_start big;
+            hls_fast_start_key $arg_t;
+        }
+        location /safe/ {
+            alias $TEST_NGINX_HLS_DIR/;
+            disable_symlinks on;
+            hls_fast_start big;
+            hls_fast_start_key $arg_t;
+        }
         location /key/ {
             alias $TEST_NGINX_HLS_DIR/;
             hls_fast_start big;
@@ -352,6 +363,37 @@ utime 1, 1, "$dir/hls/old.m3u8";
     like($bodies[-1], qr/^#EXT-X-DISCONTINUITY-SEQUENCE:1$/m,
          'restart: its discontinuity counted once it left the head');
     is(join("\n", @p), '', 'restart: every answer an RFC 8216 update');
+}
+
+
+# 5c. two locations on one directory, one with disable_symlinks on: a
+#     stream directory that appears as a symlink while both hold requests
+#     is read once, with the first one's rules, and the other one gets
+#     what its own rules give (the static module's 404), not that read
+
+{
+    mkdir "$dir/outside";
+    my $pl = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:5\n#EXT-X-TARGETDURATION:2\n"
+             . join('', map { "#EXTINF:2.000,\nx-$_.ts\n" } 5 .. 7);
+
+    my $h = holds('x.m3u8');
+    my $p = http_start($edge, '/perm/linked/x.m3u8?t=lp');
+    ok(wait_for(sub { holds('x.m3u8') > $h }), 'symlink rules: first held');
+    my $s = http_start($edge, '/safe/linked/x.m3u8?t=ls');
+    ok(wait_for(sub { holds('x.m3u8') > $h + 1 }),
+       'symlink rules: the other one held');
+
+    spew("$dir/outside/x.m3u8", $pl);
+    symlink "$dir/outside", "$dir/hls/linked" or die "symlink: $!\n";
+
+    my $rp = http_finish($p, 10);
+    my $rs = http_finish($s, 10);
+
+    is("$rp->{status} " . ($rp->{headers}{'x-fs'} // ''), '200 held',
+       'symlink rules: followed where allowed');
+    is("$rs->{status} " . ($rs->{headers}{'x-fs'} // ''), '404 first',
+       'symlink rules: refused where disable_symlinks is on');
+    unlike($rs->{body}, qr/x-7\.ts/, 'symlink rules: no playlist leaked');
 }
 
 
