@@ -15,10 +15,20 @@ BUILD      := $(CURDIR)/build
 NGX_BUILD  := $(BUILD)/nginx
 FUZZ_TIME  ?= 20
 SOURCES    := config $(shell find modules -name '*.[ch]' 2>/dev/null)
+# our modules only: Debian's stream module is configured in for its
+# headers and struct layout, and loaded from Debian's package
+MODULES_SO := $(shell sed -n 's|^ngx_live_cdn_module \(ngx_[a-z_]*\) .*|objs/\1.so|p' config)
+# the stream flags of Debian's libnginx-mod-stream (nginx -V)
+NGX_STREAM := --with-stream=dynamic --with-stream_ssl_module \
+              --with-stream_ssl_preread_module --with-stream_realip_module
+QUIC_LIBS  := -lngtcp2_crypto_gnutls -lngtcp2 -lgnutls
+TOOLS_CC   := gcc -O2 -g -W -Wall -Wpointer-arith -Wno-unused-parameter -Werror
 
 # Debian packages, by purpose; util/deps installs the missing ones only.
-PKGS_BUILD := gcc make binutils nginx nginx-dev libnginx-mod-rtmp
-PKGS_TEST  := ffmpeg curl valgrind python3 gettext-base libtest-base-perl libtext-diff-perl \
+PKGS_BUILD := gcc make binutils nginx nginx-dev libnginx-mod-rtmp \
+              libnginx-mod-stream libngtcp2-dev libngtcp2-crypto-gnutls-dev \
+              libgnutls28-dev
+PKGS_TEST  := ffmpeg curl valgrind python3 gettext-base openssl libtest-base-perl libtext-diff-perl \
               libtest-longstring-perl liblist-moreutils-perl \
               libhttp-message-perl liburi-perl libnet-dns-perl
 # The real DoH server of the httpdns tests (t/helpers/LiveCdn/DoH.pm):
@@ -28,7 +38,7 @@ PKGS_DNS   := dnsdist pdns-server pdns-backend-bind
 # Debian's npm conflicts with a nodesource node: only when npm is missing.
 PKGS_WEB   := chromium $(if $(shell command -v npm),,nodejs npm)
 PKGS_FUZZ  := clang libclang-rt-14-dev
-PKGS_BENCH := wrk bc
+PKGS_BENCH := wrk bc nftables iproute2 python3
 
 .PHONY: all build deps deps-test player test test-valgrind test-env lint \
         fuzz bench run clean
@@ -58,17 +68,24 @@ $(NGX_BUILD)/objs/Makefile: config | deps
 	mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)
 	cd $(NGX_BUILD) && . ./conf_flags \
-	    && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	    && ./configure "$${NGX_CONF_FLAGS[@]}" $(NGX_STREAM) \
 	                   --add-dynamic-module=$(CURDIR) \
 	       > $(BUILD)/configure.log 2>&1 \
 	    || { tail -20 $(BUILD)/configure.log; exit 1; }
 
-build: $(NGX_BUILD)/objs/Makefile $(SOURCES)
-	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
+build: $(NGX_BUILD)/objs/Makefile $(SOURCES) $(BUILD)/rtmpq-tunnel
+	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile $(MODULES_SO)
 	@# a new file, not an overwrite: a running nginx may have the old mapped
-	@for so in $(NGX_BUILD)/objs/*.so; do \
+	@for so in $(addprefix $(NGX_BUILD)/,$(MODULES_SO)); do \
 	    cp $$so $(BUILD)/.tmp.so && mv $(BUILD)/.tmp.so $(BUILD)/$${so##*/}; \
 	done
+
+# the client tunnel, on the same QUIC engine as the module
+$(BUILD)/rtmpq-tunnel: tools/rtmpq-tunnel.c modules/common/ngx_live_quic.c \
+                       modules/common/ngx_live_quic.h | deps
+	mkdir -p $(BUILD)
+	$(TOOLS_CC) -I modules/common -o $@ tools/rtmpq-tunnel.c \
+	    modules/common/ngx_live_quic.c $(QUIC_LIBS)
 
 test-env:
 	@util/test-env

@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     (void) ngx_http_httpdns_url_safe(p, size);
-    (void) ngx_http_httpdns_parse_ipv4(p, size, addr);
+    (void) ngx_http_live_parse_ipv4(p, size, addr);
 
     if (ngx_http_httpdns_valid_domain(p, size) == NGX_OK) {
         memset(addr, 0xff, sizeof(addr));

@@ -68,6 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_http_tier_fuzz_value(&args.app, NGX_HTTP_TIER_KEY_MAX - 1);
     ngx_http_tier_fuzz_value(&args.name, 3);
     ngx_http_tier_fuzz_value(&args.flashver, 32);
+    ngx_http_tier_fuzz_value(&args.keys, 4);
 
     free(p);
 

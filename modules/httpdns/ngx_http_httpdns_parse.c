@@ -11,7 +11,6 @@
 
 #define NGX_HTTP_HTTPDNS_MAX_RRS     64
 #define NGX_HTTP_HTTPDNS_MAX_CNAMES  8
-#define NGX_HTTP_HTTPDNS_JSON_DEPTH  16
 
 
 typedef struct {
@@ -24,30 +23,10 @@ typedef struct {
 } ngx_http_httpdns_rr_t;
 
 
-typedef struct {
-    u_char       *pos;
-    u_char       *last;
-    ngx_uint_t    depth;
-} ngx_http_httpdns_json_t;
-
-
 static ngx_int_t ngx_http_httpdns_dns_name(u_char *start, u_char *last,
     u_char **pos, u_char *out, size_t *outlen);
 static void ngx_http_httpdns_add(ngx_http_httpdns_answer_t *a, u_char *addr,
     time_t ttl);
-static void ngx_http_httpdns_json_ws(ngx_http_httpdns_json_t *j);
-static ngx_int_t ngx_http_httpdns_json_char(ngx_http_httpdns_json_t *j,
-    u_char ch);
-static ngx_int_t ngx_http_httpdns_json_string(ngx_http_httpdns_json_t *j,
-    ngx_str_t *s);
-static ngx_int_t ngx_http_httpdns_json_number(ngx_http_httpdns_json_t *j,
-    int64_t *n);
-static ngx_int_t ngx_http_httpdns_json_skip(ngx_http_httpdns_json_t *j);
-static ngx_int_t ngx_http_httpdns_json_next(ngx_http_httpdns_json_t *j,
-    u_char close, ngx_uint_t *first);
-static ngx_int_t ngx_http_httpdns_json_key(ngx_http_httpdns_json_t *j,
-    ngx_str_t *key);
-static ngx_int_t ngx_http_httpdns_json_end(ngx_http_httpdns_json_t *j);
 
 
 #define ngx_http_httpdns_key_is(key, s)                                      \
@@ -441,7 +420,7 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
     int64_t                  n, status, type, ttl, cname_ttl;
     ngx_str_t                key, data;
     ngx_uint_t               first, efirst, afirst;
-    ngx_http_httpdns_json_t  j;
+    ngx_http_live_json_t  j;
 
     a->naddrs = 0;
     a->ttl = -1;
@@ -454,16 +433,16 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
     status = -1;
     cname_ttl = -1;
 
-    ngx_http_httpdns_json_ws(&j);
+    ngx_http_live_json_ws(&j);
 
-    if (ngx_http_httpdns_json_char(&j, '{') != NGX_OK) {
+    if (ngx_http_live_json_char(&j, '{') != NGX_OK) {
         return NGX_ERROR;
     }
 
     first = 1;
 
     for ( ;; ) {
-        switch (ngx_http_httpdns_json_next(&j, '}', &first)) {
+        switch (ngx_http_live_json_next(&j, '}', &first)) {
         case NGX_DONE:
             goto done;
         case NGX_OK:
@@ -472,12 +451,12 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
             return NGX_ERROR;
         }
 
-        if (ngx_http_httpdns_json_key(&j, &key) != NGX_OK) {
+        if (ngx_http_live_json_key(&j, &key) != NGX_OK) {
             return NGX_ERROR;
         }
 
         if (ngx_http_httpdns_key_is(&key, "Status")) {
-            if (ngx_http_httpdns_json_number(&j, &status) != NGX_OK) {
+            if (ngx_http_live_json_number(&j, &status) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -487,7 +466,7 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
         if (!ngx_http_httpdns_key_is(&key, "Answer")
             || j.pos == j.last || *j.pos != '[')
         {
-            if (ngx_http_httpdns_json_skip(&j) != NGX_OK) {
+            if (ngx_http_live_json_skip(&j) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -498,7 +477,7 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
         afirst = 1;
 
         for ( ;; ) {
-            switch (ngx_http_httpdns_json_next(&j, ']', &afirst)) {
+            switch (ngx_http_live_json_next(&j, ']', &afirst)) {
             case NGX_DONE:
                 goto answer_done;
             case NGX_OK:
@@ -508,7 +487,7 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
             }
 
             if (*j.pos != '{') {
-                if (ngx_http_httpdns_json_skip(&j) != NGX_OK) {
+                if (ngx_http_live_json_skip(&j) != NGX_OK) {
                     return NGX_ERROR;
                 }
 
@@ -523,7 +502,7 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
             data.data = NULL;
 
             for ( ;; ) {
-                switch (ngx_http_httpdns_json_next(&j, '}', &efirst)) {
+                switch (ngx_http_live_json_next(&j, '}', &efirst)) {
                 case NGX_DONE:
                     goto record_done;
                 case NGX_OK:
@@ -532,28 +511,28 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
                     return NGX_ERROR;
                 }
 
-                if (ngx_http_httpdns_json_key(&j, &key) != NGX_OK) {
+                if (ngx_http_live_json_key(&j, &key) != NGX_OK) {
                     return NGX_ERROR;
                 }
 
                 if (ngx_http_httpdns_key_is(&key, "type")) {
-                    if (ngx_http_httpdns_json_number(&j, &type) != NGX_OK) {
+                    if (ngx_http_live_json_number(&j, &type) != NGX_OK) {
                         return NGX_ERROR;
                     }
 
                 } else if (ngx_http_httpdns_key_is(&key, "TTL")) {
-                    if (ngx_http_httpdns_json_number(&j, &ttl) != NGX_OK) {
+                    if (ngx_http_live_json_number(&j, &ttl) != NGX_OK) {
                         return NGX_ERROR;
                     }
 
                 } else if (ngx_http_httpdns_key_is(&key, "data")
                            && j.pos < j.last && *j.pos == '"')
                 {
-                    if (ngx_http_httpdns_json_string(&j, &data) != NGX_OK) {
+                    if (ngx_http_live_json_string(&j, &data) != NGX_OK) {
                         return NGX_ERROR;
                     }
 
-                } else if (ngx_http_httpdns_json_skip(&j) != NGX_OK) {
+                } else if (ngx_http_live_json_skip(&j) != NGX_OK) {
                     return NGX_ERROR;
                 }
             }
@@ -567,7 +546,7 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
             }
 
             if (type == 1
-                && ngx_http_httpdns_parse_ipv4(data.data, data.len, addr)
+                && ngx_http_live_parse_ipv4(data.data, data.len, addr)
                    == NGX_OK)
             {
                 n = (ttl < 0 || ttl > 0x7fffffff) ? 0 : ttl;
@@ -582,7 +561,7 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
 
 done:
 
-    if (ngx_http_httpdns_json_end(&j) != NGX_OK) {
+    if (ngx_http_live_json_end(&j) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -677,7 +656,7 @@ ngx_http_httpdns_parse_dnspod(u_char *p, size_t len,
             s = last;
         }
 
-        if (ngx_http_httpdns_parse_ipv4(p, s - p, addr) != NGX_OK) {
+        if (ngx_http_live_parse_ipv4(p, s - p, addr) != NGX_OK) {
             a->naddrs = 0;
             return NGX_ERROR;
         }
@@ -712,7 +691,7 @@ ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
     int64_t                  ttl, origin_ttl;
     ngx_str_t                key, ip;
     ngx_uint_t               first, afirst, code;
-    ngx_http_httpdns_json_t  j;
+    ngx_http_live_json_t  j;
 
     a->naddrs = 0;
     a->ttl = -1;
@@ -726,16 +705,16 @@ ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
     origin_ttl = -1;
     code = 0;
 
-    ngx_http_httpdns_json_ws(&j);
+    ngx_http_live_json_ws(&j);
 
-    if (ngx_http_httpdns_json_char(&j, '{') != NGX_OK) {
+    if (ngx_http_live_json_char(&j, '{') != NGX_OK) {
         return NGX_ERROR;
     }
 
     first = 1;
 
     for ( ;; ) {
-        switch (ngx_http_httpdns_json_next(&j, '}', &first)) {
+        switch (ngx_http_live_json_next(&j, '}', &first)) {
         case NGX_DONE:
             goto done;
         case NGX_OK:
@@ -744,12 +723,12 @@ ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
             return NGX_ERROR;
         }
 
-        if (ngx_http_httpdns_json_key(&j, &key) != NGX_OK) {
+        if (ngx_http_live_json_key(&j, &key) != NGX_OK) {
             return NGX_ERROR;
         }
 
         if (ngx_http_httpdns_key_is(&key, "ttl")) {
-            if (ngx_http_httpdns_json_number(&j, &ttl) != NGX_OK) {
+            if (ngx_http_live_json_number(&j, &ttl) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -757,7 +736,7 @@ ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
         }
 
         if (ngx_http_httpdns_key_is(&key, "origin_ttl")) {
-            if (ngx_http_httpdns_json_number(&j, &origin_ttl) != NGX_OK) {
+            if (ngx_http_live_json_number(&j, &origin_ttl) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -771,7 +750,7 @@ ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
         if (!ngx_http_httpdns_key_is(&key, "ips")
             || j.pos == j.last || *j.pos != '[')
         {
-            if (ngx_http_httpdns_json_skip(&j) != NGX_OK) {
+            if (ngx_http_live_json_skip(&j) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -782,7 +761,7 @@ ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
         afirst = 1;
 
         for ( ;; ) {
-            switch (ngx_http_httpdns_json_next(&j, ']', &afirst)) {
+            switch (ngx_http_live_json_next(&j, ']', &afirst)) {
             case NGX_DONE:
                 goto ips_done;
             case NGX_OK:
@@ -792,18 +771,18 @@ ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
             }
 
             if (*j.pos != '"') {
-                if (ngx_http_httpdns_json_skip(&j) != NGX_OK) {
+                if (ngx_http_live_json_skip(&j) != NGX_OK) {
                     return NGX_ERROR;
                 }
 
                 continue;
             }
 
-            if (ngx_http_httpdns_json_string(&j, &ip) != NGX_OK) {
+            if (ngx_http_live_json_string(&j, &ip) != NGX_OK) {
                 return NGX_ERROR;
             }
 
-            if (ngx_http_httpdns_parse_ipv4(ip.data, ip.len, addr)
+            if (ngx_http_live_parse_ipv4(ip.data, ip.len, addr)
                 == NGX_OK)
             {
                 ngx_http_httpdns_add(a, addr, -1);
@@ -817,7 +796,7 @@ ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
 
 done:
 
-    if (ngx_http_httpdns_json_end(&j) != NGX_OK) {
+    if (ngx_http_live_json_end(&j) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -839,354 +818,6 @@ done:
     a->err = NULL;
 
     return NGX_OK;
-}
-
-
-static void
-ngx_http_httpdns_json_ws(ngx_http_httpdns_json_t *j)
-{
-    while (j->pos < j->last
-           && (*j->pos == ' ' || *j->pos == '\t' || *j->pos == '\n'
-               || *j->pos == '\r'))
-    {
-        j->pos++;
-    }
-}
-
-
-static ngx_int_t
-ngx_http_httpdns_json_char(ngx_http_httpdns_json_t *j, u_char ch)
-{
-    if (j->pos == j->last || *j->pos != ch) {
-        return NGX_ERROR;
-    }
-
-    j->pos++;
-
-    return NGX_OK;
-}
-
-
-/* the raw contents of a string; escapes are checked, not decoded */
-
-static ngx_int_t
-ngx_http_httpdns_json_string(ngx_http_httpdns_json_t *j, ngx_str_t *s)
-{
-    u_char      *p;
-    ngx_uint_t   i;
-
-    if (ngx_http_httpdns_json_char(j, '"') != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    s->data = j->pos;
-
-    for (p = j->pos; p < j->last; p++) {
-
-        if (*p == '"') {
-            s->len = p - s->data;
-            j->pos = p + 1;
-            return NGX_OK;
-        }
-
-        if (*p < 0x20) {
-            return NGX_ERROR;
-        }
-
-        if (*p != '\\') {
-            continue;
-        }
-
-        if (++p == j->last) {
-            return NGX_ERROR;
-        }
-
-        switch (*p) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n':
-        case 'r': case 't':
-            break;
-
-        case 'u':
-            if (j->last - p < 5) {
-                return NGX_ERROR;
-            }
-
-            for (i = 1; i <= 4; i++) {
-                if (!((p[i] >= '0' && p[i] <= '9')
-                      || (ngx_tolower(p[i]) >= 'a'
-                          && ngx_tolower(p[i]) <= 'f')))
-                {
-                    return NGX_ERROR;
-                }
-            }
-
-            p += 4;
-            break;
-
-        default:
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_ERROR;
-}
-
-
-/* a JSON number; the integer part is kept, saturated */
-
-static ngx_int_t
-ngx_http_httpdns_json_number(ngx_http_httpdns_json_t *j, int64_t *n)
-{
-    u_char      *p;
-    int64_t      v;
-    ngx_uint_t   neg, digits;
-
-    p = j->pos;
-    neg = 0;
-    v = 0;
-
-    if (p < j->last && *p == '-') {
-        neg = 1;
-        p++;
-    }
-
-    for (digits = 0; p < j->last && *p >= '0' && *p <= '9'; p++, digits++) {
-        if (v < 0x7fffffffffffLL) {
-            v = v * 10 + (*p - '0');
-        }
-    }
-
-    if (digits == 0) {
-        return NGX_ERROR;
-    }
-
-    if (p < j->last && *p == '.') {
-        p++;
-
-        for (digits = 0; p < j->last && *p >= '0' && *p <= '9'; p++) {
-            digits++;
-        }
-
-        if (digits == 0) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (p < j->last && (*p == 'e' || *p == 'E')) {
-        p++;
-
-        if (p < j->last && (*p == '+' || *p == '-')) {
-            p++;
-        }
-
-        for (digits = 0; p < j->last && *p >= '0' && *p <= '9'; p++) {
-            digits++;
-        }
-
-        if (digits == 0) {
-            return NGX_ERROR;
-        }
-    }
-
-    j->pos = p;
-    *n = neg ? -v : v;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_httpdns_json_skip(ngx_http_httpdns_json_t *j)
-{
-    int64_t     n;
-    ngx_int_t   rc;
-    ngx_str_t   s;
-    ngx_uint_t  first;
-
-    if (j->pos == j->last) {
-        return NGX_ERROR;
-    }
-
-    switch (*j->pos) {
-
-    case '"':
-        return ngx_http_httpdns_json_string(j, &s);
-
-    case '{':
-    case '[':
-        if (++j->depth > NGX_HTTP_HTTPDNS_JSON_DEPTH) {
-            return NGX_ERROR;
-        }
-
-        first = 1;
-
-        if (*j->pos++ == '{') {
-            while ((rc = ngx_http_httpdns_json_next(j, '}', &first))
-                   == NGX_OK)
-            {
-                if (ngx_http_httpdns_json_key(j, &s) != NGX_OK
-                    || ngx_http_httpdns_json_skip(j) != NGX_OK)
-                {
-                    return NGX_ERROR;
-                }
-            }
-
-        } else {
-            while ((rc = ngx_http_httpdns_json_next(j, ']', &first))
-                   == NGX_OK)
-            {
-                if (ngx_http_httpdns_json_skip(j) != NGX_OK) {
-                    return NGX_ERROR;
-                }
-            }
-        }
-
-        j->depth--;
-
-        return (rc == NGX_DONE) ? NGX_OK : NGX_ERROR;
-
-    case 't':
-        if (j->last - j->pos >= 4 && ngx_strncmp(j->pos, "true", 4) == 0) {
-            j->pos += 4;
-            return NGX_OK;
-        }
-
-        return NGX_ERROR;
-
-    case 'f':
-        if (j->last - j->pos >= 5 && ngx_strncmp(j->pos, "false", 5) == 0) {
-            j->pos += 5;
-            return NGX_OK;
-        }
-
-        return NGX_ERROR;
-
-    case 'n':
-        if (j->last - j->pos >= 4 && ngx_strncmp(j->pos, "null", 4) == 0) {
-            j->pos += 4;
-            return NGX_OK;
-        }
-
-        return NGX_ERROR;
-
-    default:
-        return ngx_http_httpdns_json_number(j, &n);
-    }
-}
-
-
-/*
- * Inside an object or array: NGX_OK when another member follows (the
- * position is at it), NGX_DONE past the closing bracket, NGX_ERROR.
- */
-
-static ngx_int_t
-ngx_http_httpdns_json_next(ngx_http_httpdns_json_t *j, u_char close,
-    ngx_uint_t *first)
-{
-    ngx_http_httpdns_json_ws(j);
-
-    if (j->pos == j->last) {
-        return NGX_ERROR;
-    }
-
-    if (*j->pos == close) {
-        j->pos++;
-        return NGX_DONE;
-    }
-
-    if (!*first) {
-        if (*j->pos != ',') {
-            return NGX_ERROR;
-        }
-
-        j->pos++;
-        ngx_http_httpdns_json_ws(j);
-
-        if (j->pos == j->last) {
-            return NGX_ERROR;
-        }
-    }
-
-    *first = 0;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_httpdns_json_key(ngx_http_httpdns_json_t *j, ngx_str_t *key)
-{
-    if (ngx_http_httpdns_json_string(j, key) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_httpdns_json_ws(j);
-
-    if (ngx_http_httpdns_json_char(j, ':') != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_httpdns_json_ws(j);
-
-    return (j->pos < j->last) ? NGX_OK : NGX_ERROR;
-}
-
-
-static ngx_int_t
-ngx_http_httpdns_json_end(ngx_http_httpdns_json_t *j)
-{
-    ngx_http_httpdns_json_ws(j);
-
-    return (j->pos == j->last) ? NGX_OK : NGX_ERROR;
-}
-
-
-/* dotted quad, four decimal parts of 0-255, no leading zeros */
-
-ngx_int_t
-ngx_http_httpdns_parse_ipv4(u_char *p, size_t len, u_char *addr)
-{
-    u_char      *last;
-    ngx_uint_t   octet, n, digits;
-
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    last = p + len;
-
-    for (n = 0; n < 4; n++) {
-        octet = 0;
-
-        for (digits = 0; p < last && *p >= '0' && *p <= '9'; p++) {
-            if (digits && octet == 0) {
-                return NGX_ERROR;
-            }
-
-            octet = octet * 10 + (*p - '0');
-
-            if (++digits > 3 || octet > 255) {
-                return NGX_ERROR;
-            }
-        }
-
-        if (digits == 0) {
-            return NGX_ERROR;
-        }
-
-        addr[n] = (u_char) octet;
-
-        if (n < 3) {
-            if (p == last || *p != '.') {
-                return NGX_ERROR;
-            }
-
-            p++;
-        }
-    }
-
-    return (p == last) ? NGX_OK : NGX_ERROR;
 }
 
 

@@ -53,8 +53,6 @@ ngx_int_t ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
     ngx_http_httpdns_answer_t *a);
 
 NGX_HTTP_LIVE_HIDDEN
-ngx_int_t ngx_http_httpdns_parse_ipv4(u_char *p, size_t len, u_char *addr);
-NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_httpdns_valid_domain(u_char *p, size_t len);
 NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_httpdns_decode_stream(u_char *p, size_t len, u_char *dst,

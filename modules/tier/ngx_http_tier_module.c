@@ -11,6 +11,7 @@
 #include "ngx_http_live_common.h"
 #include "ngx_http_live_zone.h"
 #include "ngx_http_tier_parse.h"
+#include "ngx_http_tier_select.h"
 
 
 #define NGX_HTTP_TIER_MAX_MEMBERS    256
@@ -18,6 +19,15 @@
 #define NGX_HTTP_TIER_SLOTS          512
 #define NGX_HTTP_TIER_WEIGHT_MAX     1000000
 #define NGX_HTTP_TIER_LOCATION_MAX   254
+#define NGX_HTTP_TIER_RECORD_SET     0
+#define NGX_HTTP_TIER_RECORD_TOUCH   1
+#define NGX_HTTP_TIER_RECORD_FORGET  2
+
+#define NGX_HTTP_TIER_CALL_PLAY      0
+#define NGX_HTTP_TIER_CALL_PUBLISH   1
+#define NGX_HTTP_TIER_CALL_UPDATE    2
+#define NGX_HTTP_TIER_CALL_DONE      3
+#define NGX_HTTP_TIER_CALL_OTHER     4
 
 #define NGX_HTTP_TIER_FNV_OFFSET     0xcbf29ce484222325ULL
 #define NGX_HTTP_TIER_FNV_PRIME      0x100000001b3ULL
@@ -37,10 +47,34 @@ typedef struct {
 } ngx_http_tier_slot_t;
 
 
+/*
+ * A record: the member an origin's on_publish was sent to, so that the
+ * stream stays there while it is live; a node of the group's records
+ * zone, keyed by the stream key, the least recently refreshed last.  It
+ * names the member by id: groups that share records (one per protocol)
+ * and configurations after a reload find it by id.
+ */
+
+typedef struct {
+    ngx_http_live_zone_node_t    zn;
+    ngx_msec_t                   expire;
+    u_char                       idlen;
+    u_char                       id[NGX_HTTP_TIER_ID_MAX];
+} ngx_http_tier_record_t;
+
+
 typedef struct {
     ngx_atomic_t                 version;
     ngx_http_tier_slot_t         slots[NGX_HTTP_TIER_SLOTS];
 } ngx_http_tier_shctx_t;
+
+
+/* a record copied out of shared memory, for the admin list */
+
+typedef struct {
+    ngx_uint_t                   member;
+    ngx_str_t                    key;
+} ngx_http_tier_live_t;
 
 
 typedef struct {
@@ -54,13 +88,21 @@ typedef struct {
 } ngx_http_tier_member_t;
 
 
-typedef struct {
+typedef struct ngx_http_tier_group_s  ngx_http_tier_group_t;
+
+struct ngx_http_tier_group_s {
     ngx_str_t                    name;
     ngx_array_t                  members;   /* ngx_http_tier_member_t */
 
     ngx_shm_zone_t              *shm_zone;
     ngx_slab_pool_t             *shpool;
     ngx_http_tier_shctx_t       *sh;
+
+    ngx_http_live_zone_t        *records;
+    ngx_http_tier_group_t       *records_group;  /* whose records */
+    size_t                       records_size;
+    ngx_msec_t                   expire;
+    ngx_uint_t                   evicted;   /* by this worker's insert */
 
     /* this worker's copy of the shared state */
     ngx_atomic_uint_t            version;
@@ -69,17 +111,19 @@ typedef struct {
     u_char                      *file_name;
     ngx_uint_t                   line;
     unsigned                     defined:1;
-} ngx_http_tier_group_t;
+};
 
 
 typedef struct {
     ngx_array_t                  groups;    /* ngx_http_tier_group_t * */
+    ngx_array_t                  lookups;   /* lookup confs of the selector */
 } ngx_http_tier_main_conf_t;
 
 
 typedef struct {
     ngx_http_tier_group_t       *group;
     time_t                       ttl;
+    ngx_http_tier_lookup_conf_t *lookup;
 } ngx_http_tier_loc_conf_t;
 
 
@@ -89,10 +133,31 @@ static ngx_int_t ngx_http_tier_pick(ngx_http_request_t *r,
     ngx_http_tier_args_t *args);
 static ngx_int_t ngx_http_tier_notify(ngx_http_request_t *r,
     ngx_http_tier_args_t *args);
+static ngx_uint_t ngx_http_tier_call(ngx_str_t *call);
+static ngx_int_t ngx_http_tier_redirect(ngx_http_request_t *r,
+    ngx_http_tier_group_t *group, u_char *key, size_t len, ngx_uint_t call);
+static ngx_int_t ngx_http_tier_send_ok(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tier_admin_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tier_admin_list(ngx_http_request_t *r,
-    ngx_http_tier_group_t *group);
+    ngx_http_tier_group_t *group, ngx_uint_t keys);
 static ngx_int_t ngx_http_tier_not_allowed(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_tier_order(ngx_http_tier_group_t *group,
+    u_char *key, size_t len, ngx_uint_t *order, ngx_uint_t n);
+static ngx_int_t ngx_http_tier_record_member(ngx_http_tier_group_t *group,
+    u_char *key, size_t len);
+static ngx_int_t ngx_http_tier_record_index(ngx_http_tier_group_t *group,
+    ngx_http_tier_record_t *rec);
+static void ngx_http_tier_record_update(ngx_http_tier_group_t *group,
+    u_char *key, size_t len, ngx_uint_t op, ngx_http_tier_member_t *m,
+    ngx_log_t *log);
+static ngx_uint_t ngx_http_tier_record_inactive(ngx_http_live_zone_t *zone,
+    ngx_http_live_zone_node_t *node);
+static void ngx_http_tier_record_free(ngx_http_live_zone_t *zone,
+    ngx_http_live_zone_node_t *node);
+static ngx_int_t ngx_http_tier_records_copy(ngx_http_request_t *r,
+    ngx_http_tier_group_t *group, ngx_array_t *live);
+static int ngx_libc_cdecl ngx_http_tier_live_cmp(const void *one,
+    const void *two);
 static ngx_uint_t ngx_http_tier_rank(ngx_http_tier_group_t *group,
     u_char *key, size_t len, ngx_uint_t *order, ngx_uint_t n);
 static void ngx_http_tier_sync(ngx_http_tier_group_t *group);
@@ -115,6 +180,8 @@ static char *ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tier_member(ngx_conf_t *cf, ngx_command_t *dummy,
     void *conf);
+static char *ngx_http_tier_records(ngx_conf_t *cf,
+    ngx_http_tier_group_t *group);
 static char *ngx_http_tier_enum(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_tier_admin(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -123,6 +190,9 @@ static char *ngx_http_tier_set_handler(ngx_conf_t *cf,
     ngx_http_tier_loc_conf_t *tlcf, ngx_http_handler_pt handler);
 static ngx_http_tier_group_t *ngx_http_tier_get_group(ngx_conf_t *cf,
     ngx_str_t *name);
+static char *ngx_http_tier_lookup(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_tier_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tier_postconfiguration(ngx_conf_t *cf);
 
 
@@ -156,6 +226,20 @@ static ngx_command_t  ngx_http_tier_commands[] = {
       offsetof(ngx_http_tier_loc_conf_t, ttl),
       NULL },
 
+    { ngx_string("tier_lookup"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_tier_lookup,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("tier_select"),
+      NGX_HTTP_UPS_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE12,
+      ngx_http_tier_select,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -167,7 +251,7 @@ static ngx_http_module_t  ngx_http_tier_module_ctx = {
     ngx_http_tier_create_main_conf,        /* create main configuration */
     NULL,                                  /* init main configuration */
 
-    NULL,                                  /* create server configuration */
+    ngx_http_tier_select_create_conf,      /* create server configuration */
     NULL,                                  /* merge server configuration */
 
     ngx_http_tier_create_loc_conf,         /* create location configuration */
@@ -313,7 +397,7 @@ ngx_http_tier_pick(ngx_http_request_t *r, ngx_http_tier_args_t *args)
     ngx_http_tier_group_t     *group;
     ngx_http_tier_member_t    *m;
     ngx_http_tier_loc_conf_t  *tlcf;
-    ngx_uint_t                 order[NGX_HTTP_TIER_MAX_MEMBERS];
+    ngx_uint_t                 order[NGX_HTTP_TIER_MAX_MEMBERS + 1];
     u_char                     key[NGX_HTTP_TIER_KEY_MAX];
 
     tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
@@ -357,18 +441,22 @@ ngx_http_tier_pick(ngx_http_request_t *r, ngx_http_tier_args_t *args)
     if (args->n.data) {
         n = ngx_http_tier_parse_n(args->n.data, args->n.len);
 
-        if (n < 1 || n > (ngx_int_t) group->members.nelts) {
+        if (n < 1) {
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "tier pick: invalid n \"%V\"", &args->n);
 
             return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
                                             "invalid_n",
-                                            "\"n\" must be a number from 1 "
-                                            "to the number of members");
+                                            "\"n\" must be 1 to 9 decimal "
+                                            "digits, not 0");
         }
+
+        /* a cap: a client may ask a fixed n of a group that shrank */
+
+        n = ngx_min(n, (ngx_int_t) group->members.nelts);
     }
 
-    count = ngx_http_tier_rank(group, key, klen, order, n);
+    count = ngx_http_tier_order(group, key, klen, order, n);
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "tier pick: group \"%V\" key \"%*s\" servers:%ui",
@@ -424,13 +512,10 @@ ngx_http_tier_pick(ngx_http_request_t *r, ngx_http_tier_args_t *args)
 static ngx_int_t
 ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
 {
-    u_char                    *p;
     size_t                     len;
-    ngx_str_t                  location;
     ngx_int_t                  alen, nlen, flen;
-    ngx_uint_t                 best;
+    ngx_uint_t                 call;
     ngx_http_tier_group_t     *group;
-    ngx_http_tier_member_t    *m;
     ngx_http_tier_loc_conf_t  *tlcf;
     u_char                     key[NGX_HTTP_TIER_KEY_MAX];
     u_char                     flashver[32];
@@ -457,20 +542,15 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
                            flen)
                == 0)
         {
-            /* a relay of nginx-rtmp itself: let it through, never loop */
+            /*
+             * a relay of nginx-rtmp itself: let it through, never loop;
+             * its publish_done and updates are not the origin's either
+             */
 
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "tier notify: relay session, 200");
 
-            if (ngx_http_discard_request_body(r) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            r->headers_out.status = NGX_HTTP_OK;
-            r->headers_out.content_length_n = 0;
-            r->header_only = 1;
-
-            return ngx_http_send_header(r);
+            return ngx_http_tier_send_ok(r);
         }
     }
 
@@ -510,7 +590,80 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
                                         "backslash");
     }
 
-    if (ngx_http_tier_rank(group, key, len, &best, 1) == 0) {
+    call = ngx_http_tier_call(&args->call);
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "tier notify: call \"%V\" (%ui) key \"%*s\"",
+                   &args->call, call, len, key);
+
+    switch (call) {
+
+    case NGX_HTTP_TIER_CALL_PLAY:
+    case NGX_HTTP_TIER_CALL_PUBLISH:
+        return ngx_http_tier_redirect(r, group, key, len, call);
+
+    case NGX_HTTP_TIER_CALL_UPDATE:
+        ngx_http_tier_record_update(group, key, len,
+                                    NGX_HTTP_TIER_RECORD_TOUCH, NULL,
+                                    r->connection->log);
+        break;
+
+    case NGX_HTTP_TIER_CALL_DONE:
+        ngx_http_tier_record_update(group, key, len,
+                                    NGX_HTTP_TIER_RECORD_FORGET, NULL,
+                                    r->connection->log);
+        break;
+
+    default: /* NGX_HTTP_TIER_CALL_OTHER */
+        break;
+    }
+
+    return ngx_http_tier_send_ok(r);
+}
+
+
+/* the "call" of a notify form; a form without one is taken for a play */
+
+static ngx_uint_t
+ngx_http_tier_call(ngx_str_t *call)
+{
+    if (call->data == NULL) {
+        return NGX_HTTP_TIER_CALL_PLAY;
+    }
+
+    if (call->len == 4 && ngx_strncmp(call->data, "play", 4) == 0) {
+        return NGX_HTTP_TIER_CALL_PLAY;
+    }
+
+    if (call->len == 7 && ngx_strncmp(call->data, "publish", 7) == 0) {
+        return NGX_HTTP_TIER_CALL_PUBLISH;
+    }
+
+    if (call->len == 14
+        && ngx_strncmp(call->data, "update_publish", 14) == 0)
+    {
+        return NGX_HTTP_TIER_CALL_UPDATE;
+    }
+
+    if (call->len == 12 && ngx_strncmp(call->data, "publish_done", 12) == 0)
+    {
+        return NGX_HTTP_TIER_CALL_DONE;
+    }
+
+    return NGX_HTTP_TIER_CALL_OTHER;
+}
+
+
+static ngx_int_t
+ngx_http_tier_redirect(ngx_http_request_t *r, ngx_http_tier_group_t *group,
+    u_char *key, size_t len, ngx_uint_t call)
+{
+    u_char                  *p;
+    ngx_str_t                location;
+    ngx_uint_t               best;
+    ngx_http_tier_member_t  *m;
+
+    if (ngx_http_tier_order(group, key, len, &best, 1) == 0) {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "tier notify: \"%*s\" no member up", len, key);
 
@@ -552,7 +705,30 @@ ngx_http_tier_notify(ngx_http_request_t *r, ngx_http_tier_args_t *args)
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "tier notify: \"%V\" -> %V", &m->id, &location);
 
+    /* the stream will be live there: keep it there while it is */
+
+    if (call == NGX_HTTP_TIER_CALL_PUBLISH) {
+        ngx_http_tier_record_update(group, key, len,
+                                    NGX_HTTP_TIER_RECORD_SET, m,
+                                    r->connection->log);
+    }
+
     return ngx_http_live_redirect(r, &location);
+}
+
+
+static ngx_int_t
+ngx_http_tier_send_ok(ngx_http_request_t *r)
+{
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
 }
 
 
@@ -571,17 +747,19 @@ ngx_http_tier_admin_handler(ngx_http_request_t *r)
     tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
     group = tlcf->group;
 
-    if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
-        return ngx_http_tier_admin_list(r, group);
-    }
-
-    if (r->method != NGX_HTTP_POST) {
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
         return ngx_http_tier_not_allowed(r);
     }
 
     ngx_memzero(&args, sizeof(ngx_http_tier_args_t));
 
     ngx_http_tier_parse_args(r->args.data, r->args.len, &args);
+
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_tier_admin_list(r, group,
+                                        args.keys.len == 1
+                                        && args.keys.data[0] == '1');
+    }
 
     if (args.id.data == NULL) {
         return ngx_http_live_send_error(r, NGX_HTTP_BAD_REQUEST,
@@ -640,20 +818,33 @@ ngx_http_tier_admin_handler(ngx_http_request_t *r)
                   "tier group \"%V\": member \"%V\" set %s",
                   &group->name, &m->id, down ? "down" : "up");
 
-    return ngx_http_tier_admin_list(r, group);
+    return ngx_http_tier_admin_list(r, group, 0);
 }
 
 
 static ngx_int_t
-ngx_http_tier_admin_list(ngx_http_request_t *r, ngx_http_tier_group_t *group)
+ngx_http_tier_admin_list(ngx_http_request_t *r, ngx_http_tier_group_t *group,
+    ngx_uint_t keys)
 {
     u_char                  *p;
     size_t                   len;
     ngx_buf_t               *b;
-    ngx_uint_t               i;
+    ngx_uint_t               i, j, k;
+    ngx_array_t              live;
+    ngx_http_tier_live_t    *l;
     ngx_http_tier_member_t  *m;
+    ngx_uint_t               count[NGX_HTTP_TIER_MAX_MEMBERS];
 
     ngx_http_tier_sync(group);
+
+    if (ngx_http_tier_records_copy(r, group, &live) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    l = live.elts;
+
+    ngx_qsort(l, live.nelts, sizeof(ngx_http_tier_live_t),
+              ngx_http_tier_live_cmp);
 
     m = group->members.elts;
 
@@ -662,8 +853,14 @@ ngx_http_tier_admin_list(ngx_http_request_t *r, ngx_http_tier_group_t *group)
 
     for (i = 0; i < group->members.nelts; i++) {
         len += sizeof(",{\"id\":\"\",\"addr\":\"\",\"weight\":,"
-                      "\"state\":\"down\"}") - 1
-               + m[i].id.len + m[i].addr.len + NGX_INT_T_LEN;
+                      "\"state\":\"down\",\"records\":,\"keys\":[]}") - 1
+               + m[i].id.len + m[i].addr.len + 2 * NGX_INT_T_LEN;
+        count[i] = 0;
+    }
+
+    for (i = 0; i < live.nelts; i++) {
+        count[l[i].member]++;
+        len += sizeof(",\"\"") - 1 + l[i].key.len;
     }
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -674,12 +871,32 @@ ngx_http_tier_admin_list(ngx_http_request_t *r, ngx_http_tier_group_t *group)
     p = ngx_sprintf(b->last, "{\"group\":\"%V\",\"version\":%uA,\"members\":[",
                     &group->name, group->version);
 
+    j = 0;
+
     for (i = 0; i < group->members.nelts; i++) {
         p = ngx_sprintf(p, "%s{\"id\":\"%V\",\"addr\":\"%V\",\"weight\":%ui,"
-                        "\"state\":\"%s\"}",
+                        "\"state\":\"%s\",\"records\":%ui",
                         i ? "," : "", &m[i].id, &m[i].addr,
                         (ngx_uint_t) m[i].weight,
-                        group->down[i] ? "down" : "up");
+                        group->down[i] ? "down" : "up", count[i]);
+
+        if (keys) {
+            p = ngx_cpymem(p, ",\"keys\":[", sizeof(",\"keys\":[") - 1);
+
+            /* sorted by member: this member's keys are the next ones */
+
+            for (k = j; j < live.nelts && l[j].member == i; j++) {
+                if (j != k) {
+                    *p++ = ',';
+                }
+
+                p = ngx_sprintf(p, "\"%V\"", &l[j].key);
+            }
+
+            *p++ = ']';
+        }
+
+        *p++ = '}';
     }
 
     p = ngx_cpymem(p, "]}\n", sizeof("]}\n") - 1);
@@ -706,6 +923,285 @@ ngx_http_tier_not_allowed(ngx_http_request_t *r)
 
 
 /*
+ * The order of the members for a key: the member its stream was
+ * published to while that one is up, then the rendezvous order.
+ */
+
+static ngx_uint_t
+ngx_http_tier_order(ngx_http_tier_group_t *group, u_char *key, size_t len,
+    ngx_uint_t *order, ngx_uint_t n)
+{
+    ngx_int_t   rec;
+    ngx_uint_t  i, k, count;
+
+    ngx_http_tier_sync(group);
+
+    rec = ngx_http_tier_record_member(group, key, len);
+
+    if (rec == NGX_DECLINED || group->down[rec]) {
+        return ngx_http_tier_rank(group, key, len, order, n);
+    }
+
+    /* one more, in case the recorded member is among them */
+
+    count = ngx_http_tier_rank(group, key, len, order + 1, n + 1);
+
+    order[0] = rec;
+    k = 1;
+
+    for (i = 1; i <= count && k < n; i++) {
+        if (order[i] != (ngx_uint_t) rec) {
+            order[k++] = order[i];
+        }
+    }
+
+    return k;
+}
+
+
+/* the member index of a live record of the key, or NGX_DECLINED */
+
+static ngx_int_t
+ngx_http_tier_record_member(ngx_http_tier_group_t *group, u_char *key,
+    size_t len)
+{
+    ngx_int_t                member;
+    ngx_str_t                k;
+    ngx_http_live_zone_t    *zone;
+    ngx_http_tier_record_t  *rec;
+
+    zone = group->records;
+
+    /*
+     * No record at all is the common case of a fresh service: no lock.
+     * An unlocked read of the queue head may be stale, as any answer
+     * racing with a publish elsewhere may be.
+     */
+
+    if (ngx_queue_empty(&zone->sh->queue)) {
+        return NGX_DECLINED;
+    }
+
+    k.data = key;
+    k.len = len;
+
+    member = NGX_DECLINED;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    rec = (ngx_http_tier_record_t *)
+              ngx_http_live_zone_find(zone, &k, ngx_crc32_short(key, len));
+
+    if (rec && (ngx_msec_int_t) (rec->expire - ngx_current_msec) > 0) {
+        member = ngx_http_tier_record_index(group, rec);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return member;
+}
+
+
+/* the index of the record's member in this group, or NGX_DECLINED */
+
+static ngx_int_t
+ngx_http_tier_record_index(ngx_http_tier_group_t *group,
+    ngx_http_tier_record_t *rec)
+{
+    ngx_http_tier_member_t  *m;
+
+    m = ngx_http_tier_find_member(group, rec->id, rec->idlen);
+
+    if (m == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return m - (ngx_http_tier_member_t *) group->members.elts;
+}
+
+
+/*
+ * NGX_HTTP_TIER_RECORD_SET: record the key at member m (create or move
+ * it) and keep it for the group's expiry; NGX_HTTP_TIER_RECORD_TOUCH:
+ * keep an existing record alive; NGX_HTTP_TIER_RECORD_FORGET: remove it.
+ */
+
+static void
+ngx_http_tier_record_update(ngx_http_tier_group_t *group, u_char *key,
+    size_t len, ngx_uint_t op, ngx_http_tier_member_t *m, ngx_log_t *log)
+{
+    ngx_str_t                k;
+    uint32_t                 hash;
+    ngx_http_live_zone_t    *zone;
+    ngx_http_tier_record_t  *rec;
+
+    zone = group->records;
+
+    k.data = key;
+    k.len = len;
+    hash = ngx_crc32_short(key, len);
+
+    group->evicted = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    ngx_http_live_zone_expire(zone, 8);
+
+    rec = (ngx_http_tier_record_t *) ngx_http_live_zone_find(zone, &k, hash);
+
+    if (op == NGX_HTTP_TIER_RECORD_FORGET) {
+        if (rec) {
+            rec->expire = ngx_current_msec;     /* not an eviction */
+            ngx_http_live_zone_delete(zone, &rec->zn);
+        }
+
+        goto done;
+    }
+
+    if (rec) {
+        ngx_http_live_zone_touch(zone, &rec->zn);
+
+    } else {
+        if (op == NGX_HTTP_TIER_RECORD_TOUCH) {
+            goto done;
+        }
+
+        /* a full zone drops the least recently refreshed records */
+
+        rec = (ngx_http_tier_record_t *)
+                  ngx_http_live_zone_insert(zone, &k, hash);
+        if (rec == NULL) {
+            goto done;
+        }
+    }
+
+    if (op == NGX_HTTP_TIER_RECORD_SET) {
+        rec->idlen = (u_char) m->id.len;
+        ngx_memcpy(rec->id, m->id.data, m->id.len);
+    }
+
+    rec->expire = ngx_current_msec + group->expire;
+
+done:
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (group->evicted) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "tier group \"%V\": records full, %ui live stream "
+                      "record%s dropped; enlarge \"records\"",
+                      &group->name, group->evicted,
+                      group->evicted == 1 ? "" : "s");
+    }
+}
+
+
+/* the hooks of the records zone, under its lock */
+
+static ngx_uint_t
+ngx_http_tier_record_inactive(ngx_http_live_zone_t *zone,
+    ngx_http_live_zone_node_t *node)
+{
+    ngx_http_tier_record_t  *rec = (ngx_http_tier_record_t *) node;
+
+    return (ngx_msec_int_t) (rec->expire - ngx_current_msec) <= 0;
+}
+
+
+static void
+ngx_http_tier_record_free(ngx_http_live_zone_t *zone,
+    ngx_http_live_zone_node_t *node)
+{
+    ngx_http_tier_group_t   *group = zone->data;
+    ngx_http_tier_record_t  *rec = (ngx_http_tier_record_t *) node;
+
+    /* a live record evicted to make room: the caller warns */
+
+    if ((ngx_msec_int_t) (rec->expire - ngx_current_msec) > 0) {
+        group->evicted++;
+    }
+}
+
+
+/* copies the live records of current members out of shared memory */
+
+static ngx_int_t
+ngx_http_tier_records_copy(ngx_http_request_t *r,
+    ngx_http_tier_group_t *group, ngx_array_t *live)
+{
+    ngx_int_t                rc, member;
+    ngx_queue_t             *q;
+    ngx_http_live_zone_t    *zone;
+    ngx_http_tier_live_t    *l;
+    ngx_http_tier_record_t  *rec;
+
+    zone = group->records;
+
+    if (ngx_array_init(live, r->pool, 16, sizeof(ngx_http_tier_live_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (q = ngx_queue_head(&zone->sh->queue);
+         q != ngx_queue_sentinel(&zone->sh->queue);
+         q = ngx_queue_next(q))
+    {
+        rec = (ngx_http_tier_record_t *)
+                  ngx_queue_data(q, ngx_http_live_zone_node_t, queue);
+
+        if ((ngx_msec_int_t) (rec->expire - ngx_current_msec) <= 0) {
+            continue;
+        }
+
+        member = ngx_http_tier_record_index(group, rec);
+
+        if (member == NGX_DECLINED) {
+            continue;
+        }
+
+        l = ngx_array_push(live);
+        if (l == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        l->member = member;
+        l->key.len = rec->zn.len;
+        l->key.data = ngx_pnalloc(r->pool, rec->zn.len);
+        if (l->key.data == NULL) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        ngx_memcpy(l->key.data, rec->zn.key, rec->zn.len);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_tier_live_cmp(const void *one, const void *two)
+{
+    const ngx_http_tier_live_t  *a = one;
+    const ngx_http_tier_live_t  *b = two;
+
+    if (a->member != b->member) {
+        return (a->member < b->member) ? -1 : 1;
+    }
+
+    return ngx_memn2cmp(a->key.data, b->key.data, a->key.len, b->key.len);
+}
+
+
+/*
  * Weighted rendezvous hashing, as README.md specifies it:
  *
  *     k = fnv1a64(key), h_i = fmix64(k ^ fmix64(fnv1a64(id_i))),
@@ -714,6 +1210,12 @@ ngx_http_tier_not_allowed(ngx_http_request_t *r)
  * best score first, equal scores by id.  Down members are skipped; the
  * scores of the others do not depend on them, so nothing else moves.
  * Fills order[] with at most n member indexes, returns their number.
+ *
+ * Since -ln(u) >= 1 - u, weight / (1 - u) bounds a score from above at
+ * the cost of a division: a member whose bound is below the n-th best
+ * score so far cannot enter, and its log() is never computed.  The
+ * margin covers the rounding of both expressions (a few ulps), so the
+ * answer is exactly the one of computing every score.
  */
 
 static ngx_uint_t
@@ -731,6 +1233,7 @@ ngx_http_tier_rank(ngx_http_tier_group_t *group, u_char *key, size_t len,
 
     k = ngx_http_tier_fnv1a64(key, len);
     m = group->members.elts;
+    n = ngx_min(n, group->members.nelts);
     count = 0;
 
     for (i = 0; i < group->members.nelts; i++) {
@@ -742,6 +1245,13 @@ ngx_http_tier_rank(ngx_http_tier_group_t *group, u_char *key, size_t len,
         h = ngx_http_tier_fmix64(k ^ m[i].hash);
         /* 52 bits and a half: exact in a double, strictly inside (0, 1) */
         u = ((double) (h >> 12) + 0.5) / 4503599627370496.0;
+
+        if (count == n
+            && m[i].weight / (1.0 - u) * (1.0 + 1e-9) < score[n - 1])
+        {
+            continue;
+        }
+
         s = -m[i].weight / log(u);
 
         /* insertion into the n best so far */
@@ -1036,6 +1546,13 @@ ngx_http_tier_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    if (ngx_array_init(&tmcf->lookups, cf->pool, 4,
+                       sizeof(ngx_http_tier_lookup_conf_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     return tmcf;
 }
 
@@ -1057,6 +1574,7 @@ ngx_http_tier_create_loc_conf(ngx_conf_t *cf)
      */
 
     tlcf->ttl = NGX_CONF_UNSET;
+    tlcf->lookup = NGX_CONF_UNSET_PTR;
 
     return tlcf;
 }
@@ -1069,6 +1587,7 @@ ngx_http_tier_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_tier_loc_conf_t  *conf = child;
 
     ngx_conf_merge_sec_value(conf->ttl, prev->ttl, 30);
+    ngx_conf_merge_ptr_value(conf->lookup, prev->lookup, NULL);
 
     return NGX_CONF_OK;
 }
@@ -1110,6 +1629,9 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    group->records_size = NGX_CONF_UNSET_SIZE;
+    group->expire = NGX_CONF_UNSET_MSEC;
+
     save = *cf;
     cf->handler = ngx_http_tier_member;
     cf->handler_conf = (char *) group;
@@ -1130,7 +1652,9 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    /* a fixed size, so that the zone and its state survive reloads */
+    ngx_conf_init_size_value(group->records_size, 1024 * 1024);
+    ngx_conf_init_msec_value(group->expire, 90000);
+
 
     name.len = sizeof("tier_") - 1 + group->name.len;
     name.data = ngx_pnalloc(cf->pool, name.len);
@@ -1150,6 +1674,33 @@ ngx_http_tier_group_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (group->records_group) {
+        /* another group's records: resolved in postconfiguration */
+        return NGX_CONF_OK;
+    }
+
+    /* the records: their own zone, so that resizing them keeps the state */
+
+    name.len = sizeof("tier__records") - 1 + group->name.len;
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(name.data, "tier_%V_records", &group->name);
+
+    group->records = ngx_http_live_zone_add(cf, &name, group->records_size,
+                                            &ngx_http_tier_module,
+                                            "tier_group records");
+    if (group->records == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    group->records->node_size = sizeof(ngx_http_tier_record_t);
+    group->records->inactive = ngx_http_tier_record_inactive;
+    group->records->free = ngx_http_tier_record_free;
+    group->records->data = group;
+
     return NGX_CONF_OK;
 }
 
@@ -1167,6 +1718,12 @@ ngx_http_tier_member(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     ngx_http_tier_member_t  *m;
 
     value = cf->args->elts;
+
+    if (value[0].len == sizeof("records") - 1
+        && ngx_strncmp(value[0].data, "records", sizeof("records") - 1) == 0)
+    {
+        return ngx_http_tier_records(cf, group);
+    }
 
     if (value[0].len != sizeof("member") - 1
         || ngx_strncmp(value[0].data, "member", sizeof("member") - 1) != 0)
@@ -1281,6 +1838,87 @@ ngx_http_tier_member(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 }
 
 
+/* records size [expire=time] | records group=name */
+
+static char *
+ngx_http_tier_records(ngx_conf_t *cf, ngx_http_tier_group_t *group)
+{
+    ssize_t     size;
+    ngx_str_t  *value, s;
+    ngx_msec_t  expire;
+
+    value = cf->args->elts;
+
+    if (group->records_size != NGX_CONF_UNSET_SIZE || group->records_group) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"records\" is duplicate");
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts < 2 || cf->args->nelts > 3) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of arguments in \"records\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2 && ngx_strncmp(value[1].data, "group=", 6) == 0) {
+        s.data = value[1].data + 6;
+        s.len = value[1].len - 6;
+
+        if (s.len == group->name.len
+            && ngx_strncmp(s.data, group->name.data, s.len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"records\" of a group cannot be its own");
+            return NGX_CONF_ERROR;
+        }
+
+        group->records_group = ngx_http_tier_get_group(cf, &s);
+        if (group->records_group == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid records size \"%V\", at least %uz "
+                           "bytes", &value[1], 8 * ngx_pagesize);
+        return NGX_CONF_ERROR;
+    }
+
+    group->records_size = size;
+    group->expire = 90000;
+
+    if (cf->args->nelts == 3) {
+
+        if (ngx_strncmp(value[2].data, "expire=", 7) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value[2].data + 7;
+        s.len = value[2].len - 7;
+
+        expire = ngx_parse_time(&s, 0);
+
+        if (expire == (ngx_msec_t) NGX_ERROR || expire < 1000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid records expire \"%V\", at least "
+                               "1s", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+
+        group->expire = expire;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_tier_enum(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -1361,14 +1999,63 @@ ngx_http_tier_get_group(ngx_conf_t *cf, ngx_str_t *name)
 }
 
 
+static char *
+ngx_http_tier_lookup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_tier_loc_conf_t  *tlcf = conf;
+
+    ngx_http_tier_main_conf_t  *tmcf;
+
+    if (tlcf->lookup != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_tier_module);
+
+    return ngx_http_tier_lookup_conf(cf, &tlcf->lookup, &tmcf->lookups);
+}
+
+
+static ngx_int_t
+ngx_http_tier_access_handler(ngx_http_request_t *r)
+{
+    ngx_http_tier_loc_conf_t  *tlcf;
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
+
+    if (tlcf->lookup == NULL) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_tier_lookup_access(r, tlcf->lookup);
+}
+
+
 static ngx_int_t
 ngx_http_tier_postconfiguration(ngx_conf_t *cf)
 {
     ngx_uint_t                  i;
+    ngx_http_handler_pt        *h;
     ngx_http_tier_group_t     **gp;
+    ngx_http_core_main_conf_t  *cmcf;
     ngx_http_tier_main_conf_t  *tmcf;
 
     tmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_tier_module);
+
+    if (ngx_http_tier_select_init(cf, &tmcf->lookups) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (tmcf->lookups.nelts) {
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_tier_access_handler;
+    }
 
     gp = tmcf->groups.elts;
 
@@ -1379,6 +2066,26 @@ ngx_http_tier_postconfiguration(ngx_conf_t *cf)
                           &gp[i]->name, gp[i]->file_name, gp[i]->line);
             return NGX_ERROR;
         }
+    }
+
+    /* "records group=": one protocol's group reads another's records */
+
+    for (i = 0; i < tmcf->groups.nelts; i++) {
+
+        if (gp[i]->records_group == NULL) {
+            continue;
+        }
+
+        if (gp[i]->records_group->records_group) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "tier_group \"%V\" takes the records of \"%V\", "
+                          "which takes another group's",
+                          &gp[i]->name, &gp[i]->records_group->name);
+            return NGX_ERROR;
+        }
+
+        gp[i]->records = gp[i]->records_group->records;
+        gp[i]->expire = gp[i]->records_group->expire;
     }
 
     return NGX_OK;

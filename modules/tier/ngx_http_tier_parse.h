@@ -21,6 +21,9 @@
 
 
 #define NGX_HTTP_TIER_KEY_MAX   256
+#define NGX_HTTP_TIER_PEERS_MAX 16      /* taken from one answer */
+#define NGX_HTTP_TIER_ADDR_MAX  sizeof("[ffff:ffff:ffff:ffff:ffff:ffff:" \
+                                       "255.255.255.255]:65535")
 
 
 /* raw (still escaped) values; data == NULL means "absent" */
@@ -34,12 +37,29 @@ typedef struct {
     ngx_str_t   app;
     ngx_str_t   name;
     ngx_str_t   flashver;
+    ngx_str_t   keys;
 } ngx_http_tier_args_t;
+
+
+/* an enumeration answer, as the selector takes it */
+
+typedef struct {
+    ngx_str_t   addrs[NGX_HTTP_TIER_PEERS_MAX];     /* into the body */
+    ngx_uint_t  naddrs;
+    int64_t     ttl;                                /* -1: none given */
+    char       *err;
+} ngx_http_tier_answer_t;
 
 
 NGX_HTTP_LIVE_HIDDEN
 void ngx_http_tier_parse_args(u_char *p, size_t len,
     ngx_http_tier_args_t *args);
+NGX_HTTP_LIVE_HIDDEN
+ngx_int_t ngx_http_tier_parse_answer(u_char *p, size_t len,
+    ngx_http_tier_answer_t *a);
+NGX_HTTP_LIVE_HIDDEN
+ngx_int_t ngx_http_tier_parse_addr(u_char *p, size_t len,
+    struct sockaddr *sa, socklen_t *socklen);
 NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_tier_valid_key(u_char *p, size_t len);
 NGX_HTTP_LIVE_HIDDEN

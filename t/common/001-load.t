@@ -1,17 +1,21 @@
 # Every module loads alone and with the others in any order (SPEC 1), and
 # exports nothing but its module symbols: the code they share is linked
 # into each .so with hidden visibility, so no module interposes another.
+# The stream module (RTMP over QUIC) needs Debian's ngx_stream_module.so
+# loaded before it, and says so when it is not.
 
 use Test::Nginx::Socket 'no_plan';
 
-my @so = map { "$ENV{TEST_NGINX_MODULE_DIR}/ngx_http_${_}_module.so" }
-         qw(tier hls_fast_start httpdns standby);
+my @so = ((map { "$ENV{TEST_NGINX_MODULE_DIR}/ngx_http_${_}_module.so" }
+           qw(tier hls_fast_start httpdns standby)),
+          "$ENV{TEST_NGINX_MODULE_DIR}/ngx_stream_rtmpq_module.so");
 
 for my $so (@so) {
-    my ($name) = $so =~ m{/(ngx_http_\w+_module)\.so$};
+    my ($name) = $so =~ m{/(ngx_\w+_module)\.so$};
     my @syms = sort map { (split)[2] } grep { /^\S+ [A-Z] / }
                `nm -D --defined-only $so`;
-    is("@syms", "$name ngx_module_names ngx_module_order ngx_modules",
+    is("@syms", join(' ', sort $name, qw(ngx_module_names ngx_module_order
+                                          ngx_modules)),
        "$name exports its module symbols only");
 }
 
@@ -229,3 +233,73 @@ Location: http://127.0.0.1:$ServerPort/html/index.html?standby_hop=1
 [alert]
 [emerg]
 [error]
+
+
+
+=== TEST 13: alone: rtmpq, after Debian's stream module
+--- main_config
+    load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 14: order: rtmpq between the HTTP modules
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 15: order: HTTP modules, nginx-rtmp, then stream and rtmpq
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_hls_fast_start_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_http_httpdns_module.so;
+    load_module $TEST_NGINX_RTMP_MODULE;
+    load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+    load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 16: rtmpq without the stream module is refused by name
+--- main_config
+    load_module $TEST_NGINX_MODULE_DIR/ngx_stream_rtmpq_module.so;
+--- config
+    location = /t { return 200 "ok\n"; }
+--- must_die
+--- suppress_stderr
+--- error_log
+ngx_stream_rtmpq_module.so
+undefined symbol: ngx_stream_

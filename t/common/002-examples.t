@@ -6,6 +6,7 @@ use warnings;
 
 use Test::More;
 use LiveCdn::Helpers;
+use LiveCdn::Rtmpq;
 
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my @confs = glob 'nginx-conf-examples/*.conf';
@@ -23,12 +24,23 @@ for my $conf (@confs) {
     my $text = do { local $/; <$in> };
     close $in;
 
-    my $n = $text =~ s{^(\s*load_module\s+)\S*/(ngx_http_\w+_module\.so);}
-                      {$1$ENV{TEST_NGINX_MODULE_DIR}/$2;}mg;
+    my $n = $text =~ s{^(\s*load_module\s+)\S*/(ngx_(?:http|stream)_\w+_module
+                                               \.so);}
+                      {$1$ENV{TEST_NGINX_MODULE_DIR}/$2;}mgx;
     $text =~ s{^(\s*load_module\s+)\S*ngx_rtmp_module\.so;}
               {$1$ENV{TEST_NGINX_RTMP_MODULE};}mg;
 
-    ok($n > 0, "$name loads our modules");
+    # certificate files made for the test, in place of the operator's
+    if ($text =~ /rtmpq_certificate/) {
+        my ($crt, $key) = make_cert($dir);
+        $text =~ s{(rtmpq_certificate\s+)\S+;}{$1$crt;}g;
+        $text =~ s{(rtmpq_certificate_key\s+)\S+;}{$1$key;}g;
+    }
+
+    # a role of stock nginx-rtmp alone (an origin of the tier example)
+    # says so in its first line
+    ok($n > 0 || $text =~ /\A# [^\n]*\bstock nginx-rtmp only\b/,
+       "$name loads our modules");
 
     open my $out, '>', "$dir/nginx.conf" or die "$dir: $!\n";
     print $out $text;
@@ -50,6 +62,8 @@ for my $conf (@confs) {
     local $ENV{DEMO_RTMP} = free_port();
     local $ENV{DEMO_MODULES} = $ENV{TEST_NGINX_MODULE_DIR};
     local $ENV{DEMO_USER} = $> == 0 ? 'user root;' : '';
+
+    make_cert($dir);    # rtmpq.crt and rtmpq.key, as util/demo makes them
 
     system("envsubst '\${DEMO_DIR} \${DEMO_HTTP} \${DEMO_RTMP} "
            . "\${DEMO_MODULES} \${DEMO_USER}' < util/demo.conf "

@@ -17,8 +17,10 @@ my $before = -e $default ? (stat _)[9] : undef;
 my $out = `util/build-against $src $dir/out 2>&1`;
 is($?, 0, 'built') or diag $out;
 
-for my $m (qw(tier hls_fast_start httpdns standby)) {
-    ok(-f "$dir/out/objs/ngx_http_${m}_module.so", "$m module in the folder");
+for my $m (qw(http_tier http_hls_fast_start http_httpdns http_standby
+              stream_rtmpq))
+{
+    ok(-f "$dir/out/objs/ngx_${m}_module.so", "$m module in the folder");
 }
 
 is(-e $default ? (stat _)[9] : undef, $before, 'nothing written to build/');

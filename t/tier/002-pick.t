@@ -175,18 +175,30 @@ GET /none?key=live/s1
  "GET /tier/pick?key=live/s1&n=-1",
  "GET /tier/pick?key=live/s1&n=abc",
  "GET /tier/pick?key=live/s1&n=",
- "GET /tier/pick?key=live/s1&n=4",
+ "GET /tier/pick?key=live/s1&n=00",
  "GET /tier/pick?key=live/s1&n=1x",
  "GET /tier/pick?key=live/s1&n=+1",
  "GET /tier/pick?key=live/s1&n=99999999999999999999999"]
 --- error_code eval
 [(400) x 8]
 --- response_body eval
-[('{"error":"invalid_n","detail":"\"n\" must be a number from 1 to the number of members"}' . "\n") x 8]
+[('{"error":"invalid_n","detail":"\"n\" must be 1 to 9 decimal digits, not 0"}' . "\n") x 8]
 
 
 
-=== TEST 13: the first key wins, as with $arg_key
+=== TEST 13: n is a cap: above the group's size (or the members up) lists all up
+--- request eval
+["GET /tier/pick?key=live/s1&n=4",
+ "GET /tier/pick?key=live/s1&n=999999999",
+ "GET /half?key=live/s1&n=3"]
+--- response_body eval
+['{"group":"mid","key":"live/s1","version":1,"ttl":30,"servers":[{"id":"mid-c","addr":"10.0.0.5:1935"},{"id":"mid-b","addr":"10.0.0.4:1935"},{"id":"mid-a","addr":"10.0.0.3:1935"}]}' . "\n",
+ '{"group":"mid","key":"live/s1","version":1,"ttl":30,"servers":[{"id":"mid-c","addr":"10.0.0.5:1935"},{"id":"mid-b","addr":"10.0.0.4:1935"},{"id":"mid-a","addr":"10.0.0.3:1935"}]}' . "\n",
+ '{"group":"half","key":"live/s1","version":1,"ttl":60,"servers":[{"id":"mid-b","addr":"10.0.0.4:1935"},{"id":"mid-a","addr":"10.0.0.3:1935"}]}' . "\n"]
+
+
+
+=== TEST 14: the first key wins, as with $arg_key
 --- request
 GET /tier/pick?key=live/s1&key=live/s2&n=1
 --- response_body
@@ -194,7 +206,7 @@ GET /tier/pick?key=live/s1&key=live/s2&n=1
 
 
 
-=== TEST 14: other methods are 405 with Allow
+=== TEST 15: other methods are 405 with Allow
 --- request eval
 ["PUT /tier/pick?key=live/s1", "DELETE /tier/pick?key=live/s1"]
 --- error_code eval

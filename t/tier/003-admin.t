@@ -27,9 +27,9 @@ EOC
 });
 
 our $list = '{"group":"mid","version":%d,"members":['
-    . '{"id":"mid-a","addr":"10.0.0.3:1935","weight":200,"state":"%s"},'
-    . '{"id":"mid-b","addr":"10.0.0.4:1935","weight":100,"state":"%s"},'
-    . '{"id":"mid-c","addr":"10.0.0.5:1935","weight":100,"state":"%s"}]}'
+    . '{"id":"mid-a","addr":"10.0.0.3:1935","weight":200,"state":"%s","records":0},'
+    . '{"id":"mid-b","addr":"10.0.0.4:1935","weight":100,"state":"%s","records":0},'
+    . '{"id":"mid-c","addr":"10.0.0.5:1935","weight":100,"state":"%s","records":0}]}'
     . "\n";
 
 run_tests();

@@ -157,4 +157,4 @@ Location: rtmp://10.0.0.5:1935/live/s1
 [400, 400, 200]
 --- response_body_like eval
 [qr/invalid_form/, qr/invalid_form/,
- qr/^\{"group":"mid","version":1,"members":\[\{"id":"mid-a","addr":"10.0.0.3:1935","weight":100,"state":"up"\},/]
+ qr/^\{"group":"mid","version":1,"members":\[\{"id":"mid-a","addr":"10.0.0.3:1935","weight":100,"state":"up","records":0\},/]

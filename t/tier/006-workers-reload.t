@@ -140,6 +140,6 @@ __DATA__
 --- request
 GET /tier/admin
 --- response_body
-{"group":"mid","version":1,"members":[{"id":"mid-a","addr":"10.0.0.3:1935","weight":100,"state":"up"},{"id":"mid-b","addr":"10.0.0.4:1935","weight":100,"state":"up"},{"id":"mid-c","addr":"10.0.0.5:1935","weight":100,"state":"up"}]}
+{"group":"mid","version":1,"members":[{"id":"mid-a","addr":"10.0.0.3:1935","weight":100,"state":"up","records":0},{"id":"mid-b","addr":"10.0.0.4:1935","weight":100,"state":"up","records":0},{"id":"mid-c","addr":"10.0.0.5:1935","weight":100,"state":"up","records":0}]}
 --- no_error_log
 [error]
