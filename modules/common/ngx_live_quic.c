@@ -338,6 +338,45 @@ ngx_live_quic_classify(const uint8_t *pkt, size_t len)
 
 
 /*
+ * RFC 9000 6.1: a Version Negotiation packet for a long-header datagram
+ * of a version we do not speak.  ngx_live_quic_classify() says so only
+ * for datagrams of 1200 bytes or more with a non-zero version (5.2.2), so
+ * the answer is never larger than what triggered it, and never answers
+ * another Version Negotiation packet.
+ */
+
+ssize_t
+ngx_live_quic_version_negotiation(const uint8_t *pkt, size_t len,
+    uint8_t *out, size_t size)
+{
+    uint8_t             rnd;
+    ngtcp2_ssize        n;
+    ngtcp2_version_cid  vc;
+
+    static const uint32_t  versions[] = { NGTCP2_PROTO_VER_V1 };
+
+    if (ngx_live_quic_classify(pkt, len) != NGX_LIVE_QUIC_DGRAM_VERSION) {
+        return -1;
+    }
+
+    (void) ngtcp2_pkt_decode_version_cid(&vc, pkt, len,
+                                         NGX_LIVE_QUIC_CID_LEN);
+
+    if (ngx_live_quic_random(&rnd, 1) != 0) {
+        return -1;
+    }
+
+    /* the client's source CID is our destination CID, and back */
+
+    n = ngtcp2_pkt_write_version_negotiation(out, size, rnd, vc.scid,
+                                             vc.scidlen, vc.dcid, vc.dcidlen,
+                                             versions, 1);
+
+    return n < 0 ? -1 : n;
+}
+
+
+/*
  * RFC 9000 10.3: a stateless reset for a short-header packet of a
  * connection we do not know (a worker restarted, or the client's NAT
  * moved it to another worker); smaller than what triggered it, so that

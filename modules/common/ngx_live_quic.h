@@ -42,7 +42,7 @@
 /* what a datagram with no known connection is */
 #define NGX_LIVE_QUIC_DGRAM_INITIAL   0
 #define NGX_LIVE_QUIC_DGRAM_SHORT     1    /* answer with a stateless reset */
-#define NGX_LIVE_QUIC_DGRAM_VERSION   2    /* unsupported version */
+#define NGX_LIVE_QUIC_DGRAM_VERSION   2    /* version negotiation */
 #define NGX_LIVE_QUIC_DGRAM_INVALID   3    /* drop */
 
 /* application error codes on the wire */
@@ -125,6 +125,9 @@ int ngx_live_quic_random(uint8_t *buf, size_t len);
 
 NGX_LIVE_QUIC_HIDDEN
 int ngx_live_quic_classify(const uint8_t *pkt, size_t len);
+NGX_LIVE_QUIC_HIDDEN
+ssize_t ngx_live_quic_version_negotiation(const uint8_t *pkt, size_t len,
+    uint8_t *out, size_t size);
 NGX_LIVE_QUIC_HIDDEN
 ssize_t ngx_live_quic_stateless_reset(ngx_live_quic_conf_t *conf,
     const uint8_t *pkt, size_t len, uint8_t *out, size_t size);

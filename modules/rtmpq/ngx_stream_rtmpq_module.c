@@ -430,8 +430,14 @@ ngx_stream_rtmpq_stray(ngx_stream_session_t *s,
         break;
 
     case NGX_LIVE_QUIC_DGRAM_VERSION:
+        n = ngx_live_quic_version_negotiation(pkt, len, out, sizeof(out));
+        if (n > 0) {
+            ngx_stream_rtmpq_send_raw(c, out, n);
+        }
+
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "rtmpq: unsupported QUIC version, dropped");
+                      "rtmpq: unsupported QUIC version, %s",
+                      n > 0 ? "version negotiation sent" : "dropped");
         break;
 
     default:

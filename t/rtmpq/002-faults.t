@@ -212,6 +212,40 @@ sub publish_once {
 }
 
 
+# 7. another QUIC version: a Version Negotiation packet (RFC 9000 6.1,
+# 17.2.1) listing version 1, with the client's connection IDs swapped;
+# none for a datagram under 1200 bytes (5.2.2)
+
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $port{quic}, Proto => 'udp')
+        or die "udp: $!\n";
+    my ($dcid, $scid) = ("\x0d" x 8, "\x5c" x 5);
+    my $hd = "\xc0\x1a\x2a\x3a\x4a" . "\x08" . $dcid . "\x05" . $scid;
+
+    $s->send($hd . ("\0" x (200 - length $hd)));
+    $s->send($hd . ("\0" x (1200 - length $hd)));
+
+    my ($vn, $rin) = ('', '');
+    vec($rin, fileno($s), 1) = 1;
+    $s->recv($vn, 2048) if select(my $r = $rin, undef, undef, 5);
+
+    ok(length($vn) >= 7 && (ord($vn) & 0x80)
+       && substr($vn, 1, 4) eq "\0\0\0\0",
+       'another version: a Version Negotiation packet answers');
+    is(unpack('H*', substr($vn, 5, 1 + 5 + 1 + 8)),
+       unpack('H*', "\x05" . $scid . "\x08" . $dcid),
+       'its connection IDs are the client\'s, swapped');
+    my @v = unpack('N*', substr($vn, 5 + 1 + 5 + 1 + 8));
+    ok((grep { $_ == 1 } @v), 'it lists QUIC version 1: ' . join ',', @v);
+    ok(!select(my $r2 = $rin, undef, undef, 1),
+       'nothing answers the short datagram of another version');
+    ok(wait_log($elog, qr/unsupported QUIC version, version negotiation sent/,
+                5),
+       'another version: logged');
+}
+
+
 unlike(slurp($elog), qr/\[(?:alert|crit|emerg)\]|exited on signal/,
        'no alerts, no crash in the server log');
 
