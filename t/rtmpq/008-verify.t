@@ -72,7 +72,8 @@ like(attempt('good', $port{t1}, $good, '--cafile', $crt),
      qr/QUIC connected/, 'control: the right CA and name connect');
 
 like(attempt('ca', $port{t2}, $good, '--cafile', $stranger),
-     qr/QUIC connection failed: TLS handshake failed: \S*BAD_CERTIFICATE/, 'a certificate of another CA is refused');
+     qr/QUIC connection failed: TLS handshake failed: \S*BAD_CERTIFICATE/,
+     'a certificate of another CA is refused');
 
 like(attempt('name', $port{t3}, $other, '--cafile', $ocrt),
      qr/QUIC connection failed: TLS handshake failed: \S*BAD_CERTIFICATE/,
