@@ -156,7 +156,7 @@ ngx_live_quic_conf_init(ngx_live_quic_conf_t *conf, int server)
 
     conf->server = server ? 1 : 0;
     conf->verify = 1;
-    conf->cc = ngx_live_quic_cc_bbr;      /* CUBIC collapses: bench/ */
+    conf->cc = ngx_live_quic_cc_bbr;      /* CUBIC and random loss: README */
     conf->idle_timeout = 30000;
     conf->handshake_timeout = 10000;
 
