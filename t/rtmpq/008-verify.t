@@ -87,6 +87,17 @@ like(attempt('system', $port{t4}, $good),
 like(attempt('insecure', $port{t5}, $other, '--insecure'),
      qr/QUIC connected/, '--insecure skips the check');
 
+# both: a mistake, not a silent --insecure
+
+{
+    my $bin = tunnel_bin();
+    my $args = "--listen 127.0.0.1:$port{t1} --cafile $crt --insecure";
+    my $out = `timeout 5 $bin $args $good 2>&1`;
+    is($? >> 8, 2, '--cafile with --insecure: the tunnel does not start');
+    like($out, qr/--cafile and --insecure exclude each other/,
+         'and says why');
+}
+
 unlike(slurp($elog), qr/\[(?:alert|crit|emerg)\]/, 'no alerts');
 
 run_tests();
