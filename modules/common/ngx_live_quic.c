@@ -439,6 +439,7 @@ ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,
     const char **reason)
 {
     ngtcp2_cid             odcid;
+    ngtcp2_ssize           n;
     ngtcp2_pkt_hd          hd;
     ngx_live_quic_conn_t  *qc;
 
@@ -468,7 +469,22 @@ ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,
                                              ngx_live_quic_now())
             != 0)
         {
+            /*
+             * 8.1.2: a client that used a Retry token will not take
+             * another one; close at once with INVALID_TOKEN rather than
+             * let it wait for its handshake timeout
+             */
+
             *reason = "invalid Retry token";
+
+            n = ngtcp2_crypto_write_connection_close(retry,
+                                                     NGX_LIVE_QUIC_MAX_PKT,
+                                                     hd.version, &hd.scid,
+                                                     &hd.dcid,
+                                                     NGTCP2_INVALID_TOKEN,
+                                                     NULL, 0);
+            *retrylen = n > 0 ? n : 0;
+
             return NULL;
         }
     }
@@ -506,7 +522,7 @@ ngx_live_quic_write_retry(ngx_live_quic_conf_t *conf, ngtcp2_pkt_hd *hd,
     ngtcp2_ssize  n, tokenlen;
     uint8_t       token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
 
-    *reason = "Retry sent";
+    *reason = NULL;
 
     scid.datalen = NGX_LIVE_QUIC_CID_LEN;
     if (ngx_live_quic_random(scid.data, scid.datalen) != 0) {

@@ -134,8 +134,9 @@ ssize_t ngx_live_quic_stateless_reset(ngx_live_quic_conf_t *conf,
 
 /*
  * A connection for a client Initial.  With conf->retry, an Initial without
- * a token gets NULL and, in "retry" (NGX_LIVE_QUIC_MAX_PKT bytes), a Retry
- * packet to send: *retrylen > 0.
+ * a token gets NULL, *reason NULL and, in "retry" (NGX_LIVE_QUIC_MAX_PKT
+ * bytes), a Retry packet to send: *retrylen > 0; one with an invalid
+ * token gets NULL, a *reason and a CONNECTION_CLOSE to send there.
  */
 NGX_LIVE_QUIC_HIDDEN
 ngx_live_quic_conn_t *ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,

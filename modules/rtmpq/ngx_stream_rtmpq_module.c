@@ -377,7 +377,11 @@ ngx_stream_rtmpq_first(ngx_stream_session_t *s, ngx_stream_rtmpq_ctx_t *ctx)
                                        retry, &n, &reason);
     if (ctx->qc == NULL) {
         if (n) {
+            /* a Retry, or a CONNECTION_CLOSE for a bad Retry token */
             ngx_stream_rtmpq_send_raw(c, retry, n);
+        }
+
+        if (reason == NULL) {
             ngx_log_error(NGX_LOG_INFO, c->log, 0, "rtmpq: Retry sent");
             ngx_stream_finalize_session(s, NGX_STREAM_OK);
             return;
