@@ -48,9 +48,6 @@ typedef struct {
     ngx_uint_t                         max_fails;
     ngx_msec_t                         fail_timeout;
     ngx_http_live_zone_t              *fails;      /* per address */
-
-    /* the backup servers, as the primary ones of a round robin */
-    ngx_http_upstream_srv_conf_t       backup;
 } ngx_http_tier_select_conf_t;
 
 
@@ -435,19 +432,18 @@ ngx_http_tier_lookup_peers(ngx_http_request_t *r, ngx_http_tier_ctx_t *ctx)
 static ngx_int_t
 ngx_http_upstream_init_tier(ngx_conf_t *cf, ngx_http_upstream_srv_conf_t *us)
 {
-    ngx_uint_t                    i;
-    ngx_http_upstream_server_t   *server, *s;
-    ngx_http_tier_select_conf_t  *tcf;
-
-    tcf = ngx_http_conf_upstream_srv_conf(us, ngx_http_tier_module);
+    ngx_uint_t                     i;
+    ngx_http_upstream_server_t    *server, *s;
+    ngx_http_upstream_rr_peers_t  *peers;
+    ngx_http_upstream_srv_conf_t   backup;
 
     server = us->servers->elts;
 
-    tcf->backup = *us;
+    backup = *us;
 
-    tcf->backup.servers = ngx_array_create(cf->pool, us->servers->nelts,
-                                           sizeof(ngx_http_upstream_server_t));
-    if (tcf->backup.servers == NULL) {
+    backup.servers = ngx_array_create(cf->pool, us->servers->nelts,
+                                      sizeof(ngx_http_upstream_server_t));
+    if (backup.servers == NULL) {
         return NGX_ERROR;
     }
 
@@ -463,7 +459,7 @@ ngx_http_upstream_init_tier(ngx_conf_t *cf, ngx_http_upstream_srv_conf_t *us)
             return NGX_ERROR;
         }
 
-        s = ngx_array_push(tcf->backup.servers);
+        s = ngx_array_push(backup.servers);
         if (s == NULL) {
             return NGX_ERROR;
         }
@@ -472,10 +468,19 @@ ngx_http_upstream_init_tier(ngx_conf_t *cf, ngx_http_upstream_srv_conf_t *us)
         s->backup = 0;
     }
 
-    if (ngx_http_upstream_init_round_robin(cf, &tcf->backup) != NGX_OK) {
+    if (ngx_http_upstream_init_round_robin(cf, &backup) != NGX_OK) {
         return NGX_ERROR;
     }
 
+    /*
+     * the peers go where round robin keeps its own: the stock "zone"
+     * directive copies them into shared memory from there
+     */
+
+    peers = backup.peer.data;
+    peers->name = &us->host;
+
+    us->peer.data = peers;
     us->peer.init = ngx_http_upstream_init_tier_peer;
 
     return NGX_OK;
@@ -497,7 +502,7 @@ ngx_http_upstream_init_tier_peer(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_upstream_init_round_robin_peer(r, &tcf->backup) != NGX_OK) {
+    if (ngx_http_upstream_init_round_robin_peer(r, us) != NGX_OK) {
         return NGX_ERROR;
     }
 

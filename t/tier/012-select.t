@@ -344,3 +344,32 @@ GET /x
 --- error_code: 502
 --- error_log
 tier_select: no server of upstream "nobackup": no tier_lookup for it in this location, and no backup server is up
+
+
+
+=== TEST 17: the stock "zone" in a tier_select upstream: list, then backup
+(key mid/s1 ranks mid-a first)
+--- http_config
+    upstream zoned {
+        tier_select;
+        zone zoned 64k;
+        server 127.0.0.1:$TEST_NGINX_SERVER_PORT backup;
+    }
+--- config
+    location ~ ^/(?<g>mid|alldead)/(?<s>[^/.]+)\.m3u8$ {
+        if ($http_x_hop) {
+            return 200 "zoned backup\n";
+        }
+        tier_lookup zoned zone=t10:1m key=$g/$s uri=/_tier/$g;
+        proxy_pass http://zoned;
+        proxy_set_header X-Hop 1;
+        add_header X-Source $tier_source;
+    }
+    location = /_tier/mid { internal; tier_enum mid; }
+    location = /_tier/alldead { internal; tier_enum alldead; }
+--- request eval
+["GET /mid/s1.m3u8", "GET /alldead/s1.m3u8"]
+--- response_body_like eval
+[qr/^mid-a \/mid\/s1\.m3u8$/, qr/^zoned backup$/]
+--- response_headers eval
+["X-Source: fetched", "X-Source: backup"]
