@@ -660,10 +660,10 @@ ngx_http_tier_redirect(ngx_http_request_t *r, ngx_http_tier_group_t *group,
 {
     u_char                  *p;
     ngx_str_t                location;
-    ngx_uint_t               best;
+    ngx_uint_t               order[2];
     ngx_http_tier_member_t  *m;
 
-    if (ngx_http_tier_order(group, key, len, &best, 1) == 0) {
+    if (ngx_http_tier_order(group, key, len, order, 1) == 0) {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "tier notify: \"%*s\" no member up", len, key);
 
@@ -673,7 +673,7 @@ ngx_http_tier_redirect(ngx_http_request_t *r, ngx_http_tier_group_t *group,
     }
 
     m = group->members.elts;
-    m = &m[best];
+    m = &m[order[0]];
 
     /* nginx-rtmp copies at most 254 bytes of Location */
 
@@ -925,6 +925,7 @@ ngx_http_tier_not_allowed(ngx_http_request_t *r)
 /*
  * The order of the members for a key: the member its stream was
  * published to while that one is up, then the rendezvous order.
+ * order[] has room for n + 1 indexes.
  */
 
 static ngx_uint_t
@@ -942,9 +943,9 @@ ngx_http_tier_order(ngx_http_tier_group_t *group, u_char *key, size_t len,
         return ngx_http_tier_rank(group, key, len, order, n);
     }
 
-    /* one more, in case the recorded member is among them */
+    /* the best n after it hold the n - 1 others, with or without it */
 
-    count = ngx_http_tier_rank(group, key, len, order + 1, n + 1);
+    count = ngx_http_tier_rank(group, key, len, order + 1, n);
 
     order[0] = rec;
     k = 1;
