@@ -288,7 +288,11 @@ ngx_http_tier_lookup_start(ngx_http_request_t *r,
 }
 
 
-/* the answer of the service: the addresses, space-separated, and ttl */
+/*
+ * the answer of the service: the addresses, space-separated, and ttl;
+ * an address that the answer repeats is kept once, so that a request
+ * tries each address once, as round robin tries each server once
+ */
 
 static ngx_int_t
 ngx_http_tier_lookup_parse(ngx_http_request_t *r,
@@ -296,7 +300,9 @@ ngx_http_tier_lookup_parse(ngx_http_request_t *r,
 {
     u_char                  *p;
     size_t                   len;
-    ngx_uint_t               i;
+    socklen_t                socklen[NGX_HTTP_TIER_PEERS_MAX];
+    ngx_uint_t               i, k, n;
+    ngx_sockaddr_t           sa[NGX_HTTP_TIER_PEERS_MAX];
     ngx_http_tier_answer_t   ans;
 
     if (a->status != NGX_HTTP_OK) {
@@ -324,9 +330,33 @@ ngx_http_tier_lookup_parse(ngx_http_request_t *r,
     }
 
     a->value.data = p;
+    n = 0;
 
     for (i = 0; i < ans.naddrs; i++) {
-        if (i) {
+
+        /* the parser checked every address */
+
+        socklen[n] = sizeof(ngx_sockaddr_t);
+
+        (void) ngx_http_tier_parse_addr(ans.addrs[i].data, ans.addrs[i].len,
+                                        &sa[n].sockaddr, &socklen[n]);
+
+        for (k = 0; k < n; k++) {
+            if (socklen[k] == socklen[n]
+                && ngx_memcmp(&sa[k], &sa[n], socklen[n]) == 0)
+            {
+                break;
+            }
+        }
+
+        if (k < n) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "tier_lookup: %V repeated, kept once",
+                           &ans.addrs[i]);
+            continue;
+        }
+
+        if (n++) {
             *p++ = ' ';
         }
 

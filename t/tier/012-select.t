@@ -373,3 +373,34 @@ tier_select: no server of upstream "nobackup": no tier_lookup for it in this loc
 [qr/^mid-a \/mid\/s1\.m3u8$/, qr/^zoned backup$/]
 --- response_headers eval
 ["X-Source: fetched", "X-Source: backup"]
+
+
+
+=== TEST 18: an address the answer repeats is tried once
+--- http_config
+    upstream nofails {
+        tier_select max_fails=0;
+        server 127.0.0.1:$TEST_NGINX_SERVER_PORT backup down;
+    }
+--- config eval
+qq{
+    location ~ ^/live/(?<s>[^/.]+)\\.m3u8\$ {
+        tier_lookup nofails zone=t11:1m key=live/\$s uri=/_dup;
+        proxy_pass http://nofails;
+        proxy_next_upstream error;
+        add_header X-Addr \$upstream_addr;
+    }
+    location = /_dup {
+        internal;
+        return 200 '{"ttl":30,"servers":[{"addr":"127.0.0.1:$::p{dead}"},
+            {"addr":"127.0.0.1:$::p{dead}"},{"addr":"127.0.0.1:$::p{b}"}]}';
+    }
+}
+--- request
+GET /live/s1.m3u8
+--- response_body
+mid-b /live/s1.m3u8
+--- response_headers eval
+"X-Addr: 127.0.0.1:$::p{dead}, 127.0.0.1:$::p{b}"
+--- error_log
+connect() failed
