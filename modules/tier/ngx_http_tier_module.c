@@ -192,7 +192,7 @@ static ngx_http_tier_group_t *ngx_http_tier_get_group(ngx_conf_t *cf,
     ngx_str_t *name);
 static char *ngx_http_tier_lookup(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_tier_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_tier_lookup_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tier_postconfiguration(ngx_conf_t *cf);
 
 
@@ -2018,7 +2018,7 @@ ngx_http_tier_lookup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static ngx_int_t
-ngx_http_tier_access_handler(ngx_http_request_t *r)
+ngx_http_tier_lookup_handler(ngx_http_request_t *r)
 {
     ngx_http_tier_loc_conf_t  *tlcf;
 
@@ -2055,7 +2055,19 @@ ngx_http_tier_postconfiguration(ngx_conf_t *cf)
             return NGX_ERROR;
         }
 
-        *h = ngx_http_tier_access_handler;
+        *h = ngx_http_tier_lookup_handler;
+
+        /*
+         * subrequests skip the access phase, and "satisfy any" may skip
+         * the handler: the lookup runs then before the content phase
+         */
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_tier_lookup_handler;
     }
 
     gp = tmcf->groups.elts;

@@ -154,10 +154,11 @@ static ngx_str_t  ngx_http_tier_sources[] = {
 
 
 /*
- * The access phase: the ordered list for the request's key, from the
- * lookup cache (a subrequest to the service only on a miss or a due
- * refresh).  Not an access check: it always declines, so "satisfy any"
- * grants nothing through it.
+ * The access phase (or, where it did not run, the precontent phase):
+ * the ordered list for the request's key, from the lookup cache (a
+ * subrequest to the service only on a miss or a due refresh).  Not an
+ * access check: it always declines, so "satisfy any" grants nothing
+ * through it; the second phase finds the ctx done and declines.
  */
 
 ngx_int_t

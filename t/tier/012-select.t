@@ -404,3 +404,24 @@ mid-b /live/s1.m3u8
 "X-Addr: 127.0.0.1:$::p{dead}, 127.0.0.1:$::p{b}"
 --- error_log
 connect() failed
+
+
+
+=== TEST 19: a subrequest (which skips the access phase) gets its list too
+--- config
+    location = /page {
+        ssi on;
+        default_type text/html;
+        return 200 '<!--# include virtual="/live/s1.m3u8" -->';
+    }
+    location ~ ^/live/(?<s>[^/.]+)\.m3u8$ {
+        tier_lookup mid_http zone=t12:1m key=live/$s uri=/_tier/pick;
+        proxy_pass http://mid_http;
+    }
+    location = /_tier/pick { internal; tier_enum mid; }
+--- request eval
+["GET /page", "GET /page"]
+--- response_body_like eval
+[qr/^mid-c \/live\/s1.m3u8 \d+$/, qr/^mid-c \/live\/s1.m3u8 \d+$/]
+--- no_error_log
+[error]
