@@ -2024,7 +2024,12 @@ ngx_http_tier_lookup_handler(ngx_http_request_t *r)
 
     tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
 
-    if (tlcf->lookup == NULL) {
+    /*
+     * a background subrequest may be the lookup's own fetch, in a
+     * location that inherits tier_lookup: it would wait for itself
+     */
+
+    if (tlcf->lookup == NULL || r->background) {
         return NGX_DECLINED;
     }
 

@@ -425,3 +425,23 @@ connect() failed
 [qr/^mid-c \/live\/s1.m3u8 \d+$/, qr/^mid-c \/live\/s1.m3u8 \d+$/]
 --- no_error_log
 [error]
+
+
+
+=== TEST 20: tier_lookup inherited by the service's location: no loop
+--- config
+    tier_lookup mid_http zone=t13:1m key=live/s1 uri=/_tier/pick;
+    location = /page {
+        ssi on;
+        default_type text/html;
+        return 200 '<!--# include virtual="/live/s1.m3u8" -->';
+    }
+    location /live/ {
+        proxy_pass http://mid_http;
+    }
+    location = /_tier/pick { internal; tier_enum mid; }
+--- request
+GET /page
+--- response_body_like: ^mid-c /live/s1.m3u8 \d+$
+--- no_error_log
+[error]
