@@ -445,3 +445,34 @@ GET /page
 --- response_body_like: ^mid-c /live/s1.m3u8 \d+$
 --- no_error_log
 [error]
+
+
+
+=== TEST 21: IPv6 literals in an answer
+--- http_config eval
+qq{
+    server {
+        listen [::1]:$::p{a};
+        location / { return 200 "v6 \$uri\\n"; }
+    }
+}
+--- config eval
+qq{
+    location ~ ^/live/(?<s>[^/.]+)\\.m3u8\$ {
+        tier_lookup mid_http zone=t14:1m key=live/\$s uri=/_v6;
+        proxy_pass http://mid_http;
+        add_header X-Peer \$tier_peer;
+    }
+    location = /_v6 {
+        internal;
+        return 200 '{"ttl":30,"servers":[{"addr":"[::1]:$::p{a}"}]}';
+    }
+}
+--- request
+GET /live/s1.m3u8
+--- response_body
+v6 /live/s1.m3u8
+--- response_headers eval
+"X-Peer: [::1]:$::p{a}"
+--- no_error_log
+[error]
