@@ -259,9 +259,13 @@ ngx_http_tier_lookup_start(ngx_http_request_t *r,
     p = (u_char *) ngx_escape_uri(p, ctx->key.data, ctx->key.len,
                                   NGX_ESCAPE_ARGS);
 
-    if (lcf->n) {
-        p = ngx_sprintf(p, "&n=%ui", lcf->n);
-    }
+    /*
+     * only the first NGX_HTTP_TIER_PEERS_MAX servers are used: asking
+     * for no more keeps the answer of a large group within the default
+     * subrequest_output_buffer_size
+     */
+
+    p = ngx_sprintf(p, "&n=%ui", lcf->n ? lcf->n : NGX_HTTP_TIER_PEERS_MAX);
 
     lk->args.len = p - lk->args.data;
 

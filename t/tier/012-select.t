@@ -476,3 +476,27 @@ v6 /live/s1.m3u8
 "X-Peer: [::1]:$::p{a}"
 --- no_error_log
 [error]
+
+
+
+=== TEST 22: a group of 128 members without n=: the best 16 are asked for
+(the whole answer would not fit subrequest_output_buffer_size, 4k)
+--- http_config eval
+"    tier_group big {\n"
+. join('', map { "        member big-$_ 127.0.0.1:$::p{a};\n" } 1 .. 128)
+. "    }\n"
+--- config
+    location ~ ^/live/(?<s>[^/.]+)\.m3u8$ {
+        tier_lookup mid_http zone=t15:1m key=live/$s uri=/_tier/big;
+        proxy_pass http://mid_http;
+        add_header X-Source $tier_source;
+    }
+    location = /_tier/big { internal; tier_enum big; }
+--- request
+GET /live/s1.m3u8
+--- response_body
+mid-a /live/s1.m3u8
+--- response_headers
+X-Source: fetched
+--- no_error_log
+[error]
