@@ -483,7 +483,7 @@ v6 /live/s1.m3u8
 (the whole answer would not fit subrequest_output_buffer_size, 4k)
 --- http_config eval
 "    tier_group big {\n"
-. join('', map { "        member big-$_ 127.0.0.1:$::p{a};\n" } 1 .. 128)
+. CORE::join('', map { "        member big-$_ 127.0.0.1:$::p{a};\n" } 1 .. 128)
 . "    }\n"
 --- config
     location ~ ^/live/(?<s>[^/.]+)\.m3u8$ {
