@@ -12,7 +12,7 @@
 #include "ngx_http_live_lookup.h"
 #include "ngx_http_live_zone.h"
 #include "ngx_http_standby_parse.h"
-#include "../hls_fast_start/ngx_http_hls_fast_start_playlist.h"
+#include "ngx_http_live_playlist.h"
 
 
 #define NGX_HTTP_STANDBY_SKIPPED    1
@@ -934,12 +934,12 @@ static ngx_int_t
 ngx_http_standby_check_playlist(ngx_http_request_t *r, ngx_str_t *path,
     ngx_open_file_info_t *of, char **detail)
 {
-    u_char                              *buf;
-    ssize_t                              n;
-    ngx_file_t                           file;
-    ngx_http_hls_fast_start_playlist_t  *pl;
+    u_char                    *buf;
+    ssize_t                    n;
+    ngx_file_t                 file;
+    ngx_http_live_playlist_t  *pl;
 
-    if (of->size > NGX_HTTP_HLS_FAST_START_MAX_PLAYLIST) {
+    if (of->size > NGX_HTTP_LIVE_PLAYLIST_MAX_SIZE) {
         *detail = "playlist too big";
         return NGX_DECLINED;
     }
@@ -949,7 +949,7 @@ ngx_http_standby_check_playlist(ngx_http_request_t *r, ngx_str_t *path,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    pl = ngx_palloc(r->pool, sizeof(ngx_http_hls_fast_start_playlist_t));
+    pl = ngx_palloc(r->pool, sizeof(ngx_http_live_playlist_t));
     if (pl == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -969,9 +969,9 @@ ngx_http_standby_check_playlist(ngx_http_request_t *r, ngx_str_t *path,
 
     buf[n] = '\0';
 
-    ngx_memzero(pl, sizeof(ngx_http_hls_fast_start_playlist_t));
+    ngx_memzero(pl, sizeof(ngx_http_live_playlist_t));
 
-    if (ngx_http_hls_fast_start_playlist_parse(buf, n, pl) != NGX_OK) {
+    if (ngx_http_live_playlist_parse(buf, n, pl) != NGX_OK) {
 
         if (pl->master) {
             /* variants are checked when they are asked for */

@@ -46,9 +46,13 @@ for my $conf (@confs) {
     print $out $text;
     close $out;
 
-    my $res = `$nginx -t -p $dir/ -c $dir/nginx.conf -e $dir/logs/error.log 2>&1`;
+    # under memcheck in TEST_NGINX_USE_VALGRIND mode: parsing runs our
+    # directive handlers
+    my @vg = memcheck_prefix($dir);
+    my $res = `@vg $nginx -t -p $dir/ -c $dir/nginx.conf -e $dir/logs/error.log 2>&1`;
 
     like($res, qr/test is successful/, "$name: nginx -t") or diag($res);
+    check_memcheck("nginx -t $name", $dir, 1) if @vg;
 }
 
 # and the demo's config, as util/demo renders it
@@ -70,10 +74,12 @@ for my $conf (@confs) {
            . "> $dir/nginx.conf") == 0
         or die "envsubst: $?\n";
 
-    my $res = `$nginx -t -p $dir/ -c $dir/nginx.conf -e $dir/logs/error.log 2>&1`;
+    my @vg = memcheck_prefix($dir);
+    my $res = `@vg $nginx -t -p $dir/ -c $dir/nginx.conf -e $dir/logs/error.log 2>&1`;
 
     like($res, qr/test is successful/, 'the demo config: nginx -t')
         or diag($res);
+    check_memcheck('nginx -t demo', $dir, 1) if @vg;
 }
 
 done_testing();

@@ -155,9 +155,12 @@ GET /v1/push?stream=s7
 
 
 === TEST 8: two subnets on one nginx: different answers, two cache keys
+--- http_config
+    httpdns_zone keys8:1m;
+    log_format doh_query '$args';
 --- config
     location = /v1/push {
-        httpdns_alloc alloc;
+        httpdns_alloc keys8;
         httpdns_service /_httpdns/dns-query;
         httpdns_client $arg_ip;
         httpdns_domain push.example.com;
@@ -165,16 +168,24 @@ GET /v1/push?stream=s7
     }
     location /_httpdns/ {
         internal;
+        # one line per query sent: the cache keys are counted below
+        log_subrequest on;
+        access_log logs/service.log doh_query;
         proxy_pass http://127.0.0.1:$TEST_NGINX_DOH_PORT/;
     }
+    location = /service-log { alias logs/service.log; }
 --- request eval
 ["GET /v1/push?stream=a&ip=203.0.113.5",
  "GET /v1/push?stream=a&ip=198.51.100.5",
- "GET /v1/push?stream=a&ip=203.0.113.200"]
+ "GET /v1/push?stream=a&ip=203.0.113.200",
+ "GET /service-log"]
 --- response_body_like eval
 ['"url":"rtmp://192\.0\.2\.20/live/a"',
  '"url":"rtmp://192\.0\.2\.1[01]/live/a"',
- '"url":"rtmp://192\.0\.2\.20/live/a".*"source":"httpdns"']
+ '"url":"rtmp://192\.0\.2\.20/live/a".*"source":"httpdns"',
+ '\A' . quotemeta(main::doh_args('push.example.com', '203.0.113.0/24')
+                   . "\n" . main::doh_args('push.example.com',
+                                           '198.51.100.0/24') . "\n") . '\z']
 
 
 

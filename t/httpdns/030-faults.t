@@ -52,7 +52,8 @@ add_block_preprocessor(sub {
         unless defined $block->main_config;
 
     $block->set_value('http_config',
-                      "    httpdns_zone alloc:" . $zone_kb++ . "k;\n")
+                      "    httpdns_zone alloc:" . $zone_kb++ . "k;\n"
+                      . "    log_format httpdns_query '\$uri?\$args';\n")
         unless defined $block->http_config;
 
     my $dialect = $block->name =~ /\bdoh\b/ ? 'doh' : 'dnspod';
@@ -81,7 +82,11 @@ add_block_preprocessor(sub {
     }
 
     location = /fake/good { return 200 "192.0.2.80;192.0.2.81,60"; }
-    location = /fake/503 { return 503; }
+    location = /fake/503 {
+        # one line per query: TEST 15 counts them
+        access_log logs/service.log httpdns_query;
+        return 503;
+    }
     location = /fake/404 { return 404 "192.0.2.82,60"; }
     location = /fake/empty { return 200 ""; }
     location = /fake/garbage { return 200 "<html>not an answer</html>"; }
@@ -268,13 +273,15 @@ Content-Type: application/json
 
 
 === TEST 15: a failure is not cached as an answer, and backs off
+--- config
+    location = /service-log { alias logs/service.log; }
 --- request eval
 ["GET /v1/push?stream=s1&ip=198.51.100.1&fault=503",
- "GET /v1/push?stream=s1&ip=198.51.100.1&fault=503"]
+ "GET /v1/push?stream=s1&ip=198.51.100.1&fault=503",
+ "GET /service-log"]
 --- response_body_like eval
-['"source":"fallback"', '"source":"fallback"']
---- error_log eval
-[qr/live lookup: "dnspod\|\/_httpdns\/503\|push.example.com\|198.51.100.0\/24" (miss, fetching|miss, failed lately)/]
+['"source":"fallback"', '"source":"fallback"',
+ '\A/fake/503\?dn=push\.example\.com&ip=198\.51\.100\.0&ttl=1\n\z']
 
 
 

@@ -95,7 +95,9 @@ my @held = (fire());
 is(wait_connections(1, 5), 1, 'a miss fetches once');
 
 push @held, fire(), fire(), fire();
-sleep 1.5;
+is(wait_logged("$dir/front/logs/error.log",
+            qr/(\d+#\d+: \*\d+) live lookup: "[^"]+" miss, waiting/, 3),
+   3, 'the three other misses wait');
 is(connections(), 1, 'other misses, in any worker, wait for that fetch');
 
 my @old = workers();
@@ -124,5 +126,8 @@ like($log, qr/live lookup: worker \d+ died during a fetch, fetching again/,
      'and says so in the error log');
 
 close $_ for @held;
+
+# under TEST_NGINX_USE_VALGRIND, also the memcheck verdict on the front
+stop_helpers();
 
 done_testing();

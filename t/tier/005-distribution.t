@@ -1,8 +1,9 @@
-# Over 10,000 keys: weights share keys in proportion, removing a member
-# moves only its keys (and keeps every other order), down/up at run time
-# does the same and undoes it.  The answers come from a helper nginx
-# through pipelined requests; the checks compare the module with itself
-# across member sets, so they hold for any correct rendezvous hash.
+# Over 10,000 keys: every order the module gives is the one the
+# independent reference (util/tier-hash.py) computes for the same members;
+# weights share keys in proportion, removing a member moves only its keys
+# (and keeps every other order), down/up at run time does the same and
+# undoes it.  The answers come from a helper nginx through pipelined
+# requests.
 
 use Test::Nginx::Socket 'no_plan';
 use LiveCdn::Helpers;
@@ -52,11 +53,55 @@ $locations
 }
 EOC
 
-# the test nginx, another instance with the same groups, must agree
-
-(undef, undef, our $helper_answer) = http_get($port, '/four?key=live/s1');
-
 my @keys = map { "live/stream$_" } 1 .. 10000;
+
+# the orders util/tier-hash.py gives for @keys: one python3 process, the
+# keys on its stdin, one order per line
+sub reference {
+    my (@members) = @_;
+    my $py = <<'EOP';
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("th", "util/tier-hash.py")
+th = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(th)
+members = []
+for a in sys.argv[1:]:
+    i, _, w = a.partition(":")
+    members.append((i.encode(), int(w) if w else 100))
+for key in sys.stdin.read().split():
+    print(" ".join(i.decode() for i in th.order(key.encode(), members)))
+EOP
+    my $in = helper_dir() . '/keys.txt';
+    open my $fh, '>', $in or die "$in: $!\n";
+    print $fh map { "$_\n" } @keys;
+    close $fh;
+
+    my @out = `python3 -c '$py' @members < $in`;
+    chomp @out;
+    return @out;
+}
+
+# the first key whose order differs from the reference's, or 'none'
+sub first_difference {
+    my ($got, $want) = @_;
+    for my $i (0 .. $#keys) {
+        return "$keys[$i]: \"$got->[$i]\" vs \"$want->[$i]\""
+            if ($got->[$i] // '') ne ($want->[$i] // '');
+    }
+    return 'none';
+}
+
+our %ref = (four => [reference(qw(a b c d))],
+            three => [reference(qw(a b d))],
+            weighted => [reference(qw(heavy:200 light:100))]);
+
+is(scalar @{ $ref{four} }, 10000, 'the reference gave 10000 orders');
+
+# the test nginx must give the reference's answer too
+my %addr = (a => 1001, b => 1002, c => 1003, d => 1004);
+our $want_s1 = join ',',
+    map { sprintf '{"id":"%s","addr":"127.0.0.1:%d"}', $_, $addr{$_} }
+    split ' ', `python3 util/tier-hash.py live/s1 a b c d`;
 
 sub ids {
     my ($path) = @_;
@@ -68,8 +113,12 @@ sub ids {
 
 # weights: heavy (200) should hold 2/3 of the keys, light (100) 1/3
 
+my @weighted = ids('/weighted');
+is(first_difference(\@weighted, $ref{weighted}), 'none',
+   'weighted: every order is the reference\'s');
+
 my %first;
-$first{(split ' ', $_)[0]}++ for ids('/weighted');
+$first{(split ' ', $_)[0]}++ for @weighted;
 
 my $ratio = $first{heavy} / $first{light};
 ok($ratio > 1.9 && $ratio < 2.1,
@@ -80,6 +129,11 @@ ok($ratio > 1.9 && $ratio < 2.1,
 
 my @four = ids('/four');
 my @three = ids('/three');
+
+is(first_difference(\@four, $ref{four}), 'none',
+   'four: every order is the reference\'s');
+is(first_difference(\@three, $ref{three}), 'none',
+   'three: every order is the reference\'s');
 my ($kept, $moved, $wrong, %to) = (0, 0, 0);
 
 for my $i (0 .. $#keys) {
@@ -121,7 +175,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: two service instances with the same list agree
+=== TEST 1: the test nginx gives the reference's order too
 --- main_config
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
 --- http_config eval
@@ -131,6 +185,7 @@ $::locations
 --- request
 GET /four?key=live/s1
 --- response_body eval
-$::helper_answer
+'{"group":"four","key":"live/s1","version":1,"ttl":30,"servers":['
+. $::want_s1 . "]}\n"
 --- no_error_log
 [error]

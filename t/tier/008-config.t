@@ -15,6 +15,14 @@ EOC
     $block->set_value('must_die', 1) unless $block->request;
 });
 
+# groups of 256 and 257 members
+our %big = map {
+    my $n = $_;
+    ($n => "    tier_group mid {\n"
+           . join('', map { "        member m$_ 10.0.1.1:$_;\n" } 1 .. $n)
+           . "    }\n")
+} 256, 257;
+
 run_tests();
 
 __DATA__
@@ -112,3 +120,30 @@ unknown directive "server" in tier_group
 GET /t?key=live/s1
 --- response_body
 {"group":"mid","key":"live/s1","version":1,"ttl":30,"servers":[{"id":"mid-a","addr":"[::1]:1935"}]}
+
+
+
+=== TEST 12: 256 members are fine
+--- http_config eval: $::big{256}
+--- config
+    location = /t { tier_admin mid; }
+--- request
+GET /t
+--- response_body_like: ^\{"group":"mid","version":1,"members":\[(?:\{"id":"m\d+","addr":"10\.0\.1\.1:\d+","weight":100,"state":"up"\},?){256}\]\}$
+--- no_error_log
+[error]
+
+
+
+=== TEST 13: 257 members are too many
+--- http_config eval: $::big{257}
+--- error_log
+too many members in tier_group, at most 256
+
+
+
+=== TEST 14: a weight above the maximum
+--- http_config
+    tier_group mid { member mid-a 10.0.0.3:1935 weight=1000001; }
+--- error_log
+invalid weight "weight=1000001", use 1 to 1000000

@@ -9,15 +9,24 @@ use strict;
 use warnings;
 
 use Cwd qw(getcwd);
+use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
 use IO::Socket::INET;
 use POSIX qw(setsid WNOHANG);
 use Time::HiRes qw(sleep time);
+use Test::More ();
+
+# the memcheck command and log reader our runner uses, by path: t/lib is
+# not in @INC under the upstream runner
+require(dirname(__FILE__) . '/../../lib/Test/Nginx/Memcheck.pm')
+    unless Test::Nginx::Memcheck->can('problems');
 
 use Exporter 'import';
-our @EXPORT = qw(free_port start_helper stop_helper start_nginx_helper
+our @EXPORT = qw(free_port start_helper stop_helper stop_helpers
+                 start_nginx_helper
                  start_publisher wait_tcp_port count_frames helper_dir
                  http_get http_request http_start http_finish slurp
+                 wait_logged memcheck_prefix check_memcheck
                  valgrind_reports wait_for start_hls_origin
                  fast_start_holds);
 
@@ -25,6 +34,7 @@ my %helpers;        # name => pid (process group leader)
 my $owner = $$;     # only the process that started helpers stops them
 my $dir;
 my %ports;          # ports handed out by this file, never twice
+my %memcheck;       # name => prefix of helper nginx run under memcheck
 
 
 sub helper_dir {
@@ -116,18 +126,91 @@ sub start_helper {
 sub stop_helper {
     my ($name, %opt) = @_;
     my $pid = delete $helpers{$name};
+    my $prefix = delete $memcheck{$name};
 
     return unless $pid;
 
-    kill $opt{signal} || 'TERM', -$pid;
+    # under memcheck: a graceful stop, so that every process exits through
+    # nginx's own exit path and valgrind writes its leak report
+    my $signal = $opt{signal} || ($prefix ? 'QUIT' : 'TERM');
+    my $wait = $opt{wait} || 2;
 
-    for (1 .. ($opt{wait} || 2) * 20) {
-        return if waitpid($pid, WNOHANG) == $pid;
+    # memcheck slows the exit down: give it at least two minutes
+    $wait = 120 if $prefix && $wait < 120;
+
+    kill $signal, -$pid;
+
+    # -1: the test reaped it already (it stopped the helper itself)
+    my $gone = 0;
+    for (1 .. $wait * 20) {
+        my $w = waitpid($pid, WNOHANG);
+        if ($w == $pid || $w == -1) {
+            $gone = 1;
+            last;
+        }
         sleep 0.05;
     }
 
-    kill 'KILL', -$pid;
-    waitpid($pid, 0);
+    if (!$gone) {
+        kill 'KILL', -$pid;
+        waitpid($pid, 0);
+    }
+
+    check_memcheck($name, $prefix, $gone) if $prefix;
+}
+
+
+# In TEST_NGINX_USE_VALGRIND mode, the command to put in front of an nginx
+# run by hand (say "nginx -t"), its reports in $prefix/logs; else ().
+# check_memcheck($name, $prefix, 1) gives the verdict once it exited.
+sub memcheck_prefix {
+    my ($prefix) = @_;
+
+    return () unless $ENV{TEST_NGINX_USE_VALGRIND};
+
+    make_path("$prefix/logs");
+    unlink glob("$prefix/logs/valgrind.*.log");
+
+    return Test::Nginx::Memcheck::command($ENV{TEST_NGINX_USE_VALGRIND},
+                                          "$prefix/logs");
+}
+
+
+# The problems memcheck found in a stopped helper nginx, as text ('' when
+# none), for a test that wants them itself (stop_helper already reports)
+sub valgrind_reports {
+    my ($name) = @_;
+
+    return join "\n", Test::Nginx::Memcheck::problems(
+                           glob(helper_dir() . "/$name/logs/valgrind.*.log"));
+}
+
+
+# One test per helper nginx run under memcheck: no error and no definite
+# leak in any of its processes (with a numeric plan only a failure is
+# reported, so that the plan stays the same in both modes)
+sub check_memcheck {
+    my ($name, $prefix, $gone) = @_;
+    my $desc = "valgrind: no memcheck errors or definite leaks in the "
+               . "helper nginx \"$name\"";
+    my @problems = Test::Nginx::Memcheck::problems(
+                       glob("$prefix/logs/valgrind.*.log"));
+
+    push @problems, "the helper nginx \"$name\" did not quit under "
+                    . "valgrind: killed" unless $gone;
+
+    # no plan yet (done_testing comes later), 'no_plan', or a number
+    my $plan = Test::More->builder->has_plan;
+    my $numeric = defined $plan && $plan =~ /^\d+$/;
+
+    if (@problems) {
+        Test::More->builder->no_ending(1) if $numeric;
+        Test::More::fail($desc);
+        Test::More::diag($_) for @problems;
+
+    } elsif (!$numeric) {
+        Test::More::pass($desc);
+    }
 }
 
 
@@ -155,21 +238,25 @@ sub start_nginx_helper {
     my @cmd = ($nginx, '-p', "$prefix/", '-c', "$prefix/conf/nginx.conf",
                '-e', "$prefix/logs/error.log", '-g', 'daemon off;');
 
-    # valgrind => 1: under memcheck in TEST_NGINX_USE_VALGRIND mode, the
-    # reports in logs/valgrind.*.log (see valgrind_reports())
-    if ($opt{valgrind} && $ENV{TEST_NGINX_USE_VALGRIND}) {
-        my $supp = -f 't/valgrind.suppress' ? 't/valgrind.suppress'
-                 : 'valgrind.suppress';
-        unshift @cmd, 'valgrind', '-q', '--tool=memcheck',
-            '--leak-check=full', '--show-possibly-lost=no',
-            '--errors-for-leak-kinds=definite', '--num-callers=50',
-            (-f $supp ? ("--suppressions=$supp") : ()),
-            "--log-file=$prefix/logs/valgrind.%p.log";
+    # every nginx that loads our modules runs under memcheck in
+    # TEST_NGINX_USE_VALGRIND mode (valgrind => 0 opts out); reports are
+    # checked when the helper stops (stop_helper, or the end of the file)
+    my $mods = $ENV{TEST_NGINX_MODULE_DIR};
+    my $ours = defined $mods && $conf =~ /^\s*load_module\s+\Q$mods\E\//m;
+    my $vg = $ENV{TEST_NGINX_USE_VALGRIND} && ($opt{valgrind} // $ours);
+
+    if ($vg) {
+        unlink glob("$prefix/logs/valgrind.*.log");
+        unshift @cmd, Test::Nginx::Memcheck::command(
+                          $ENV{TEST_NGINX_USE_VALGRIND}, "$prefix/logs");
+        $memcheck{$name} = $prefix;
     }
 
     start_helper($name, cmd => \@cmd);
 
-    if (defined $opt{wait_port} && !wait_tcp_port($opt{wait_port}, 10)) {
+    if (defined $opt{wait_port}
+        && !wait_tcp_port($opt{wait_port}, $vg ? 120 : 10))
+    {
         die "nginx helper \"$name\" did not listen on $opt{wait_port}:\n"
             . `tail -5 $prefix/logs/error.log 2>&1`;
     }
@@ -217,23 +304,6 @@ sub fast_start_holds {
     my @h = (slurp(helper_dir() . "/$name/logs/error.log") // '')
             =~ /hls fast start: hold "\Q$file\E"/g;
     return scalar @h;
-}
-
-
-# the memcheck reports of a helper started with valgrind => 1 (stop it
-# first, with QUIT, so that its processes write their leak reports)
-sub valgrind_reports {
-    my ($name) = @_;
-    my $out = '';
-
-    for my $f (glob(helper_dir() . "/$name/logs/valgrind.*.log")) {
-        open my $fh, '<', $f or next;
-        local $/;
-        my $text = <$fh> // '';
-        $out .= "$f:\n$text" if $text =~ /\S/;
-    }
-
-    return $out;
 }
 
 
@@ -370,9 +440,42 @@ sub slurp {
 }
 
 
+# Wait (up to $secs, default 10) until $file has lines matching $re from
+# $n distinct sources: the first capture of $re when it has one (say the
+# "pid#tid: *conn" of an nginx log line, one per request), else the lines
+# themselves.  Returns the number seen: a test waits on a log line, never
+# on a fixed sleep.
+sub wait_logged {
+    my ($file, $re, $n, $secs) = @_;
+    my $deadline = time + ($secs // 10);
+    my %seen;
+
+    for (;;) {
+        %seen = ();
+
+        if (open my $fh, '<', $file) {
+            while (my $line = <$fh>) {
+                next unless $line =~ $re;
+                $seen{defined $1 ? $1 : $.} = 1;
+            }
+        }
+
+        return scalar keys %seen if keys %seen >= $n || time > $deadline;
+        sleep 0.05;
+    }
+}
+
+
 sub http_get {
     my ($port, $uri) = @_;
     return http_request('GET', $port, $uri);
+}
+
+
+# Stop every helper (and check the memcheck reports of helper nginx):
+# plain Test::More files call it before done_testing().
+sub stop_helpers {
+    stop_helper($_) for sort keys %helpers;
 }
 
 
@@ -380,7 +483,7 @@ END {
     local $?;   # keep the test file's exit status
 
     if ($$ == $owner) {
-        stop_helper($_) for keys %helpers;
+        stop_helpers();
         remove_tree($dir) if defined $dir && !$ENV{TEST_NGINX_NO_CLEAN};
     }
 }

@@ -32,6 +32,8 @@ use Scalar::Util qw(looks_like_number);
 use Test::LongString ();
 use Time::HiRes qw(sleep time);
 
+use Test::Nginx::Memcheck ();
+
 our @EXPORT = qw(
     env_to_nginx is_str plan run_tests run_test repeat_each
     config_preamble worker_connections master_process_enabled
@@ -490,18 +492,7 @@ _EOC_
 }
 
 sub valgrind_cmd {
-    my @opts = $UseValgrind =~ /^\d+$/
-        ? ('--tool=memcheck', '--leak-check=full', '--num-callers=50',
-           '--show-possibly-lost=no', '--errors-for-leak-kinds=definite',
-           '--error-exitcode=99', '--gen-suppressions=all')
-        : split ' ', $UseValgrind;
-    for my $supp ('t/valgrind.suppress', 'valgrind.suppress') {
-        if (-f $supp) {
-            push @opts, "--suppressions=$supp";
-            last;
-        }
-    }
-    return ('valgrind', @opts, "--log-file=$LogDir/valgrind.%p.log");
+    return Test::Nginx::Memcheck::command($UseValgrind, $LogDir);
 }
 
 # Start nginx for $block; returns 1 on success, or 0 with must_die blocks
@@ -1206,37 +1197,11 @@ sub run_requests {
 
 # --- valgrind --------------------------------------------------------------
 
-# Scan valgrind logs: a list of problem reports (headline + stack).
-sub valgrind_problems {
-    my @files = @_;
-    my @problems;
-    for my $f (@files) {
-        my $text = read_file($f) // next;
-        my @records = split /^==\d+==\s*\n/m, $text;
-        for my $rec (@records) {
-            (my $clean = $rec) =~ s/^==\d+== ?//mg;
-            $clean =~ s/^\{.*?^\}\s*//msg;   # generated suppressions
-            next unless $clean =~ /^\s*(Invalid\ (?:read|write|free)
-                    |Mismatched\ free|Conditional\ jump
-                    |Use\ of\ uninitialised|Syscall\ param
-                    |Source\ and\ destination\ overlap
-                    |Argument\ '.*'\ of\ function
-                    |Process\ terminating
-                    |.*definitely\ lost\ in\ loss\ record)/xm;
-            my @l = split /\n/, $clean;
-            push @problems, join("\n", "$f:", @l[0 .. min(30, $#l)]);
-        }
-        if (!@problems && $text =~ /ERROR SUMMARY: ([1-9]\d*) errors/) {
-            push @problems, "$f: ERROR SUMMARY: $1 errors";
-        }
-    }
-    return @problems;
-}
-
 sub check_valgrind {
     my $block = shift;
     my $name = $block->name;
-    my @problems = valgrind_problems(glob "$LogDir/valgrind.*.log");
+    my @problems = Test::Nginx::Memcheck::problems(
+        glob "$LogDir/valgrind.*.log");
     my $desc = "$name - valgrind: no memcheck errors or definite leaks";
     # With a numeric plan an extra passing test would break the count,
     # so only a failure is reported there.
@@ -1266,6 +1231,14 @@ END {
         {
             remove_tree($ServRoot);
         }
+    }
+
+    # no_ending (set by an extra failure) also turns off the exit status
+    # Test::Builder would give: a failed file must still exit non-zero
+    my $tb = Test::More->builder;
+    if (!$InSubprocess && $tb->no_ending && !$?) {
+        my $failed = grep { !$_ } $tb->summary;
+        $? = min(254, $failed) if $failed;
     }
 }
 
