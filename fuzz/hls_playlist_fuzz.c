@@ -1,4 +1,4 @@
-/* fuzz-srcs: modules/hls_fast_start/ngx_http_hls_fast_start_playlist.c */
+/* fuzz-srcs: modules/common/ngx_http_live_playlist.c */
 
 /*
  * Copyright (C) nginx-live-cdn authors
@@ -7,7 +7,7 @@
 
 #include <ngx_config.h>
 #include <ngx_core.h>
-#include "ngx_http_hls_fast_start_playlist.h"
+#include "ngx_http_live_playlist.h"
 
 
 /*
@@ -19,19 +19,19 @@
  * 6.2.1 (the media sequence never goes back).
  */
 
-static void ngx_hls_fuzz_check(ngx_http_hls_fast_start_playlist_t *pl,
-    u_char *src, ngx_http_hls_fast_start_view_t *view);
+static void ngx_hls_fuzz_check(ngx_http_live_playlist_t *pl, u_char *src,
+    ngx_http_live_playlist_view_t *view);
 
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char                              *src;
-    ngx_int_t                            rc;
-    ngx_uint_t                           n;
-    ngx_http_hls_fast_start_view_t       view;
-    ngx_http_hls_fast_start_timeline_t   tl, seen;
-    ngx_http_hls_fast_start_playlist_t   pl;
+    u_char                             *src;
+    ngx_int_t                           rc;
+    ngx_uint_t                          n;
+    ngx_http_live_playlist_view_t      view;
+    ngx_http_live_playlist_timeline_t  tl, seen;
+    ngx_http_live_playlist_t           pl;
 
     src = malloc(size ? size : 1);
     if (src == NULL) {
@@ -40,13 +40,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memcpy(src, data, size);
 
-    if (ngx_http_hls_fast_start_playlist_parse(src, size, &pl) != NGX_OK) {
+    if (ngx_http_live_playlist_parse(src, size, &pl) != NGX_OK) {
         free(src);
         return 0;
     }
 
-    for (n = 1; n <= NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS; n++) {
-        ngx_http_hls_fast_start_playlist_first(&pl, n, &view, &tl);
+    for (n = 1; n <= NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS; n++) {
+        ngx_http_live_playlist_first(&pl, n, &view, &tl);
 
         if (view.first != pl.nsegments - (n < pl.nsegments ? n
                                                            : pl.nsegments))
@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         /* the same playlist again: as it is */
 
-        if (ngx_http_hls_fast_start_playlist_update(&pl, &tl, &view)
+        if (ngx_http_live_playlist_update(&pl, &tl, &view)
             != NGX_AGAIN || view.first != pl.nsegments - (n < pl.nsegments
                                                           ? n : pl.nsegments))
         {
@@ -71,24 +71,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* a timeline made of the input's first bytes */
 
     memset(&tl, 0, sizeof(tl));
-    memcpy(&tl, data, size < sizeof(uint64_t) * 3 ? size
-                                                  : sizeof(uint64_t) * 3);
-    tl.set = 1;
+    memcpy(&tl, data, size < sizeof(tl) ? size : sizeof(tl));
     seen = tl;
 
-    rc = ngx_http_hls_fast_start_playlist_update(&pl, &tl, &view);
+    rc = ngx_http_live_playlist_update(&pl, &tl, &view);
+
+    /* a rewritten answer never goes back, nor does its last segment */
 
     if (rc == NGX_AGAIN) {
-        if (pl.media_sequence + view.first < seen.floor
-            && pl.media_sequence + pl.nsegments - 1 >= seen.last)
+        if (view.ms < seen.floor
+            || tl.end != view.ms + (pl.nsegments - view.first)
+            || tl.end < seen.end)
         {
             abort();
         }
 
         ngx_hls_fuzz_check(&pl, src, &view);
-    }
 
-    if (tl.last != pl.media_sequence + pl.nsegments - 1) {
+    } else if (tl.end != pl.media_sequence + pl.nsegments || tl.shift != 0)
+    {
         abort();
     }
 
@@ -99,29 +100,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 
 static void
-ngx_hls_fuzz_check(ngx_http_hls_fast_start_playlist_t *pl, u_char *src,
-    ngx_http_hls_fast_start_view_t *view)
+ngx_hls_fuzz_check(ngx_http_live_playlist_t *pl, u_char *src,
+    ngx_http_live_playlist_view_t *view)
 {
-    u_char                              *dst, *last;
-    size_t                               len;
-    ngx_http_hls_fast_start_playlist_t   out;
+    u_char                    *dst, *last;
+    size_t                     len;
+    ngx_http_live_playlist_t   out;
 
-    len = ngx_http_hls_fast_start_playlist_size(pl, view);
+    len = ngx_http_live_playlist_size(pl, view);
 
     dst = malloc(len ? len : 1);
     if (dst == NULL) {
         return;
     }
 
-    last = ngx_http_hls_fast_start_playlist_render(pl, src, view, dst);
+    last = ngx_http_live_playlist_render(pl, src, view, dst);
 
     if ((size_t) (last - dst) != len) {
         abort();
     }
 
-    if (ngx_http_hls_fast_start_playlist_parse(dst, len, &out) != NGX_OK
+    if (ngx_http_live_playlist_parse(dst, len, &out) != NGX_OK
         || out.nsegments != pl->nsegments - view->first
-        || out.media_sequence != pl->media_sequence + view->first
+        || out.media_sequence != view->ms
         || out.discontinuity_sequence != view->ds
         || out.target_duration != pl->target_duration)
     {

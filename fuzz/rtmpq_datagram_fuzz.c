@@ -159,6 +159,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
+    if (type == NGX_LIVE_QUIC_DGRAM_VERSION) {
+        n = ngx_live_quic_version_negotiation(data, len, out, sizeof(out));
+        if (n > 0 && (size_t) n > len) {
+            abort();
+        }
+
+        return 0;
+    }
+
     if (type != NGX_LIVE_QUIC_DGRAM_INITIAL) {
         return 0;
     }

@@ -92,7 +92,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (ngx_http_standby_parse_uri(&arg, buf, &uri, &err) == NGX_OK) {
             if (uri.len == 0 || uri.len > NGX_HTTP_STANDBY_URI_MAX
-                || uri.data[0] != '/' || memchr(uri.data, 0, uri.len))
+                || uri.data[0] != '/' || memchr(uri.data, 0, uri.len)
+                || memmem(uri.data, uri.len, "//", 2))
             {
                 __builtin_trap();
             }

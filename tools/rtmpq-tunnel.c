@@ -381,6 +381,13 @@ rtmpq_parse_args(rtmpq_tunnel_t *t, int argc, char **argv)
         return -1;
     }
 
+    if (cafile && insecure) {
+        /* a CA file given means verification is wanted: never skip it */
+        fprintf(stderr, "rtmpq-tunnel: --cafile and --insecure "
+                "exclude each other\n");
+        return -1;
+    }
+
     if (ngx_live_quic_parse_uri(uri, t->host, sizeof(t->host), &t->port,
                                 t->path, sizeof(t->path))
         != 0)

@@ -156,7 +156,7 @@ ngx_live_quic_conf_init(ngx_live_quic_conf_t *conf, int server)
 
     conf->server = server ? 1 : 0;
     conf->verify = 1;
-    conf->cc = ngx_live_quic_cc_bbr;      /* CUBIC collapses: bench/ */
+    conf->cc = ngx_live_quic_cc_bbr;      /* CUBIC and random loss: README */
     conf->idle_timeout = 30000;
     conf->handshake_timeout = 10000;
 
@@ -338,6 +338,45 @@ ngx_live_quic_classify(const uint8_t *pkt, size_t len)
 
 
 /*
+ * RFC 9000 6.1: a Version Negotiation packet for a long-header datagram
+ * of a version we do not speak.  ngx_live_quic_classify() says so only
+ * for datagrams of 1200 bytes or more with a non-zero version (5.2.2), so
+ * the answer is never larger than what triggered it, and never answers
+ * another Version Negotiation packet.
+ */
+
+ssize_t
+ngx_live_quic_version_negotiation(const uint8_t *pkt, size_t len,
+    uint8_t *out, size_t size)
+{
+    uint8_t             rnd;
+    ngtcp2_ssize        n;
+    ngtcp2_version_cid  vc;
+
+    static const uint32_t  versions[] = { NGTCP2_PROTO_VER_V1 };
+
+    if (ngx_live_quic_classify(pkt, len) != NGX_LIVE_QUIC_DGRAM_VERSION) {
+        return -1;
+    }
+
+    (void) ngtcp2_pkt_decode_version_cid(&vc, pkt, len,
+                                         NGX_LIVE_QUIC_CID_LEN);
+
+    if (ngx_live_quic_random(&rnd, 1) != 0) {
+        return -1;
+    }
+
+    /* the client's source CID is our destination CID, and back */
+
+    n = ngtcp2_pkt_write_version_negotiation(out, size, rnd, vc.scid,
+                                             vc.scidlen, vc.dcid, vc.dcidlen,
+                                             versions, 1);
+
+    return n < 0 ? -1 : n;
+}
+
+
+/*
  * RFC 9000 10.3: a stateless reset for a short-header packet of a
  * connection we do not know (a worker restarted, or the client's NAT
  * moved it to another worker); smaller than what triggered it, so that
@@ -359,7 +398,8 @@ ngx_live_quic_stateless_reset(ngx_live_quic_conf_t *conf,
         || ngtcp2_pkt_decode_version_cid(&vc, pkt, len, NGX_LIVE_QUIC_CID_LEN)
            != 0
         || (pkt[0] & 0x80)
-        || len < NGTCP2_MIN_STATELESS_RESET_RANDLEN + 1 + 16 + 1)
+        || len < NGTCP2_MIN_STATELESS_RESET_RANDLEN
+                 + NGTCP2_STATELESS_RESET_TOKENLEN + 1)
     {
         return -1;
     }
@@ -373,7 +413,9 @@ ngx_live_quic_stateless_reset(ngx_live_quic_conf_t *conf,
         return -1;
     }
 
-    n = len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN - 1;
+    /* one byte shorter (10.3.3), the 21 bytes of the smallest reset on */
+
+    n = len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN;
     if (n > sizeof(rnd)) {
         n = sizeof(rnd);
     }
@@ -397,6 +439,7 @@ ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,
     const char **reason)
 {
     ngtcp2_cid             odcid;
+    ngtcp2_ssize           n;
     ngtcp2_pkt_hd          hd;
     ngx_live_quic_conn_t  *qc;
 
@@ -426,7 +469,22 @@ ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,
                                              ngx_live_quic_now())
             != 0)
         {
+            /*
+             * 8.1.2: a client that used a Retry token will not take
+             * another one; close at once with INVALID_TOKEN rather than
+             * let it wait for its handshake timeout
+             */
+
             *reason = "invalid Retry token";
+
+            n = ngtcp2_crypto_write_connection_close(retry,
+                                                     NGX_LIVE_QUIC_MAX_PKT,
+                                                     hd.version, &hd.scid,
+                                                     &hd.dcid,
+                                                     NGTCP2_INVALID_TOKEN,
+                                                     NULL, 0);
+            *retrylen = n > 0 ? n : 0;
+
             return NULL;
         }
     }
@@ -464,7 +522,7 @@ ngx_live_quic_write_retry(ngx_live_quic_conf_t *conf, ngtcp2_pkt_hd *hd,
     ngtcp2_ssize  n, tokenlen;
     uint8_t       token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN];
 
-    *reason = "Retry sent";
+    *reason = NULL;
 
     scid.datalen = NGX_LIVE_QUIC_CID_LEN;
     if (ngx_live_quic_random(scid.data, scid.datalen) != 0) {

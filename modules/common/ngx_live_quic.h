@@ -42,7 +42,7 @@
 /* what a datagram with no known connection is */
 #define NGX_LIVE_QUIC_DGRAM_INITIAL   0
 #define NGX_LIVE_QUIC_DGRAM_SHORT     1    /* answer with a stateless reset */
-#define NGX_LIVE_QUIC_DGRAM_VERSION   2    /* unsupported version */
+#define NGX_LIVE_QUIC_DGRAM_VERSION   2    /* version negotiation */
 #define NGX_LIVE_QUIC_DGRAM_INVALID   3    /* drop */
 
 /* application error codes on the wire */
@@ -126,13 +126,17 @@ int ngx_live_quic_random(uint8_t *buf, size_t len);
 NGX_LIVE_QUIC_HIDDEN
 int ngx_live_quic_classify(const uint8_t *pkt, size_t len);
 NGX_LIVE_QUIC_HIDDEN
+ssize_t ngx_live_quic_version_negotiation(const uint8_t *pkt, size_t len,
+    uint8_t *out, size_t size);
+NGX_LIVE_QUIC_HIDDEN
 ssize_t ngx_live_quic_stateless_reset(ngx_live_quic_conf_t *conf,
     const uint8_t *pkt, size_t len, uint8_t *out, size_t size);
 
 /*
  * A connection for a client Initial.  With conf->retry, an Initial without
- * a token gets NULL and, in "retry" (NGX_LIVE_QUIC_MAX_PKT bytes), a Retry
- * packet to send: *retrylen > 0.
+ * a token gets NULL, *reason NULL and, in "retry" (NGX_LIVE_QUIC_MAX_PKT
+ * bytes), a Retry packet to send: *retrylen > 0; one with an invalid
+ * token gets NULL, a *reason and a CONNECTION_CLOSE to send there.
  */
 NGX_LIVE_QUIC_HIDDEN
 ngx_live_quic_conn_t *ngx_live_quic_server_new(ngx_live_quic_conf_t *conf,

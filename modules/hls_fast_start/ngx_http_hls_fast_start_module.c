@@ -10,7 +10,7 @@
 #include <ngx_md5.h>
 #include "ngx_http_live_common.h"
 #include "ngx_http_live_zone.h"
-#include "ngx_http_hls_fast_start_playlist.h"
+#include "ngx_http_live_playlist.h"
 
 #if (NGX_LINUX)
 #include <sys/inotify.h>
@@ -32,7 +32,7 @@
 typedef struct {
     ngx_http_live_zone_node_t        zn;
     ngx_msec_t                       expire;
-    ngx_http_hls_fast_start_timeline_t  tl;
+    ngx_http_live_playlist_timeline_t  tl;
 } ngx_http_hls_fast_start_node_t;
 
 
@@ -74,7 +74,7 @@ typedef struct {
     ngx_str_t                        name;
     ngx_event_t                      timer;
     ngx_buf_t                       *answer;
-    ngx_http_hls_fast_start_timeline_t  tl;
+    ngx_http_live_playlist_timeline_t  tl;
     ngx_uint_t                       state;
     ngx_uint_t                       fragments;
     ngx_file_uniq_t                  uniq;
@@ -100,10 +100,10 @@ static ngx_int_t ngx_http_hls_fast_start_read(ngx_http_request_t *r,
     u_char **data);
 static ngx_int_t ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
-    ngx_http_hls_fast_start_timeline_t *tl);
+    ngx_http_live_playlist_timeline_t *tl);
 static void ngx_http_hls_fast_start_store(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
-    ngx_http_hls_fast_start_timeline_t *tl);
+    ngx_http_live_playlist_timeline_t *tl);
 static ngx_http_hls_fast_start_node_t *ngx_http_hls_fast_start_find(
     ngx_http_live_zone_t *zone, u_char *md5);
 static ngx_uint_t ngx_http_hls_fast_start_inactive(ngx_http_live_zone_t *zone,
@@ -117,9 +117,14 @@ static void ngx_http_hls_fast_start_dir_done(
     ngx_http_hls_fast_start_dir_t *d);
 static ngx_uint_t ngx_http_hls_fast_start_changed(
     ngx_http_hls_fast_start_dir_t *d, u_char *name, size_t len);
+static ngx_uint_t ngx_http_hls_fast_start_hold_on(
+    ngx_http_hls_fast_start_ctx_t *ctx, ngx_open_file_info_t *of,
+    ngx_http_live_playlist_t *pl);
+static ngx_uint_t ngx_http_hls_fast_start_same_rules(ngx_http_request_t *r,
+    ngx_http_core_loc_conf_t *rules);
 static void ngx_http_hls_fast_start_answer(
-    ngx_http_hls_fast_start_ctx_t *ctx,
-    ngx_http_hls_fast_start_playlist_t *pl, u_char *data);
+    ngx_http_hls_fast_start_ctx_t *ctx, ngx_http_live_playlist_t *pl,
+    u_char *data);
 static void ngx_http_hls_fast_start_release(
     ngx_http_hls_fast_start_ctx_t *ctx, ngx_uint_t state);
 static void ngx_http_hls_fast_start_release_all(
@@ -151,7 +156,7 @@ static ngx_int_t ngx_http_hls_fast_start_init(ngx_conf_t *cf);
 
 
 static ngx_conf_num_bounds_t  ngx_http_hls_fast_start_fragments_bounds = {
-    ngx_conf_check_num_bounds, 1, NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS
 };
 
 
@@ -374,7 +379,7 @@ ngx_http_hls_fast_start_first(ngx_http_request_t *r,
     ngx_http_cleanup_t                   *cln;
     ngx_open_file_info_t                  of;
     ngx_http_hls_fast_start_dir_t        *d;
-    ngx_http_hls_fast_start_playlist_t    pl;
+    ngx_http_live_playlist_t              pl;
     ngx_http_hls_fast_start_main_conf_t  *mcf;
 
     last = ngx_http_map_uri_to_path(r, &ctx->path, &root, 0);
@@ -434,8 +439,7 @@ ngx_http_hls_fast_start_first(ngx_http_request_t *r,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_hls_fast_start_playlist_parse(data, (size_t) of.size,
-                                                    &pl);
+        rc = ngx_http_live_playlist_parse(data, (size_t) of.size, &pl);
         ngx_destroy_pool(pool);
 
         if (rc != NGX_OK) {
@@ -498,13 +502,13 @@ ngx_http_hls_fast_start_stock(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf,
     ngx_http_hls_fast_start_ctx_t *ctx)
 {
-    u_char                              *last, *data;
-    size_t                               root;
-    ngx_int_t                            rc;
-    ngx_buf_t                           *b;
-    ngx_open_file_info_t                 of;
-    ngx_http_hls_fast_start_view_t       view;
-    ngx_http_hls_fast_start_playlist_t   pl;
+    u_char                         *last, *data;
+    size_t                          root;
+    ngx_int_t                       rc;
+    ngx_buf_t                      *b;
+    ngx_open_file_info_t            of;
+    ngx_http_live_playlist_t        pl;
+    ngx_http_live_playlist_view_t   view;
 
     if (ctx->path.data == NULL) {
         last = ngx_http_map_uri_to_path(r, &ctx->path, &root, 0);
@@ -521,13 +525,11 @@ ngx_http_hls_fast_start_stock(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_hls_fast_start_playlist_parse(data, (size_t) of.size, &pl)
-        != NGX_OK)
-    {
+    if (ngx_http_live_playlist_parse(data, (size_t) of.size, &pl) != NGX_OK) {
         return NGX_DECLINED;
     }
 
-    rc = ngx_http_hls_fast_start_playlist_update(&pl, &ctx->tl, &view);
+    rc = ngx_http_live_playlist_update(&pl, &ctx->tl, &view);
 
     ngx_http_hls_fast_start_store(r, lcf, ctx->md5, &ctx->tl);
 
@@ -546,19 +548,16 @@ ngx_http_hls_fast_start_stock(ngx_http_request_t *r,
         return NGX_DONE;
     }
 
-    b = ngx_create_temp_buf(r->pool,
-                            ngx_http_hls_fast_start_playlist_size(&pl, &view));
+    b = ngx_create_temp_buf(r->pool, ngx_http_live_playlist_size(&pl, &view));
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_http_hls_fast_start_playlist_render(&pl, data, &view,
-                                                      b->pos);
+    b->last = ngx_http_live_playlist_render(&pl, data, &view, b->pos);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "hls fast start: reload from %uL, discontinuity "
-                   "sequence %uL of %uL",
-                   pl.media_sequence + view.first, view.ds,
+                   "sequence %uL of %uL", view.ms, view.ds,
                    pl.discontinuity_sequence);
 
     ngx_http_finalize_request(r, ngx_http_live_send(r, NGX_HTTP_OK, NULL, b));
@@ -636,7 +635,7 @@ ngx_http_hls_fast_start_read(ngx_http_request_t *r, ngx_str_t *path,
         return NGX_ERROR;
     }
 
-    if (of->size > NGX_HTTP_HLS_FAST_START_MAX_PLAYLIST) {
+    if (of->size > NGX_HTTP_LIVE_PLAYLIST_MAX_SIZE) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "hls fast start: playlist \"%V\" too big, %O bytes",
                       path, of->size);
@@ -673,7 +672,7 @@ ngx_http_hls_fast_start_read(ngx_http_request_t *r, ngx_str_t *path,
 static ngx_int_t
 ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
-    ngx_http_hls_fast_start_timeline_t *tl)
+    ngx_http_live_playlist_timeline_t *tl)
 {
     ngx_int_t                        rc;
     ngx_str_t                        key;
@@ -702,7 +701,7 @@ ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
 
         if ((ngx_msec_int_t) (now - fs->expire) > 0) {
             rc = NGX_OK;
-            fs->tl.set = 0;
+            fs->tl.end = 0;
 
         } else {
             rc = NGX_DECLINED;
@@ -744,7 +743,7 @@ ngx_http_hls_fast_start_lookup(ngx_http_request_t *r,
 static void
 ngx_http_hls_fast_start_store(ngx_http_request_t *r,
     ngx_http_hls_fast_start_loc_conf_t *lcf, u_char *md5,
-    ngx_http_hls_fast_start_timeline_t *tl)
+    ngx_http_live_playlist_timeline_t *tl)
 {
     ngx_http_live_zone_t            *zone;
     ngx_http_hls_fast_start_node_t  *fs;
@@ -986,19 +985,21 @@ static ngx_uint_t
 ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
     u_char *name, size_t len)
 {
-    u_char                              *data;
-    ngx_int_t                            rc;
-    ngx_uint_t                           n;
-    ngx_pool_t                          *pool;
-    ngx_queue_t                         *q, *next, ready;
-    ngx_open_file_info_t                 of;
-    ngx_http_hls_fast_start_ctx_t       *ctx;
-    ngx_http_hls_fast_start_playlist_t   pl;
+    u_char                         *data;
+    ngx_int_t                       rc;
+    ngx_uint_t                      n;
+    ngx_pool_t                     *pool;
+    ngx_queue_t                    *q, *next, ready;
+    ngx_open_file_info_t            of;
+    ngx_http_live_playlist_t        pl;
+    ngx_http_core_loc_conf_t       *rules;
+    ngx_http_hls_fast_start_ctx_t  *ctx;
 
     ngx_queue_init(&ready);
 
     data = NULL;
     pool = NULL;
+    rules = NULL;
     rc = NGX_ERROR;
 
     for (q = ngx_queue_head(&d->waiters);
@@ -1026,6 +1027,11 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
                 return 0;
             }
 
+            /* location confs outlive the requests, unlike "ctx" */
+
+            rules = ngx_http_get_module_loc_conf(ctx->request,
+                                                 ngx_http_core_module);
+
             rc = ngx_http_hls_fast_start_read(ctx->request, &ctx->path, pool,
                                               &of, &data);
 
@@ -1036,9 +1042,8 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
             }
 
             if (rc == NGX_OK) {
-                rc = ngx_http_hls_fast_start_playlist_parse(data,
-                                                        (size_t) of.size,
-                                                        &pl);
+                rc = ngx_http_live_playlist_parse(data, (size_t) of.size,
+                                                  &pl);
                 if (rc == NGX_DECLINED) {
                     ngx_log_error(NGX_LOG_WARN, ctx->request->connection->log,
                                   0, "hls fast start: \"%V\" is not a "
@@ -1048,36 +1053,9 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
             }
         }
 
-        /* an event older than the playlist the request has seen */
-
-        if (data
-            && ctx->exists
-            && ctx->uniq == of.uniq
-            && ctx->mtime == of.mtime
-            && ctx->size == of.size)
+        if (data && ngx_http_hls_fast_start_hold_on(ctx, &of,
+                                                    rc == NGX_OK ? &pl : NULL))
         {
-            continue;
-        }
-
-        /*
-         * A stream that has just started (its window does not slide yet):
-         * wait for as many fragments as the answer lists, or a player
-         * starts with too little buffer.
-         */
-
-        if (rc == NGX_OK
-            && pl.nsegments < ctx->fragments
-            && pl.media_sequence == 0)
-        {
-            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log,
-                           0, "hls fast start: hold \"%V\" on, %ui of %ui "
-                           "fragments", &ctx->name, pl.nsegments,
-                           ctx->fragments);
-
-            ctx->exists = 1;
-            ctx->uniq = of.uniq;
-            ctx->mtime = of.mtime;
-            ctx->size = of.size;
             continue;
         }
 
@@ -1100,9 +1078,15 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
 
         n++;
 
-        /* unreadable or not a media playlist: the stock answer */
+        /*
+         * Unreadable or not a media playlist, or read with symlink rules
+         * other than the request's own: the stock answer, as the static
+         * module gives it under the request's rules.
+         */
 
-        if (rc != NGX_OK) {
+        if (rc != NGX_OK
+            || !ngx_http_hls_fast_start_same_rules(ctx->request, rules))
+        {
             ngx_http_hls_fast_start_release(ctx,
                                             NGX_HTTP_HLS_FAST_START_FIRST);
             continue;
@@ -1122,28 +1106,85 @@ ngx_http_hls_fast_start_changed(ngx_http_hls_fast_start_dir_t *d,
 }
 
 
+/*
+ * Whether a held request stays held on the playlist just read: it is the
+ * one the request has seen (an older event), or "pl" is a stream that has
+ * just started (its window does not slide yet) with fewer fragments than
+ * the answer lists, on which a player would start with too little buffer.
+ */
+
+static ngx_uint_t
+ngx_http_hls_fast_start_hold_on(ngx_http_hls_fast_start_ctx_t *ctx,
+    ngx_open_file_info_t *of, ngx_http_live_playlist_t *pl)
+{
+    if (ctx->exists
+        && ctx->uniq == of->uniq
+        && ctx->mtime == of->mtime
+        && ctx->size == of->size)
+    {
+        return 1;
+    }
+
+    if (pl == NULL
+        || pl->nsegments >= ctx->fragments
+        || pl->media_sequence != 0)
+    {
+        return 0;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "hls fast start: hold \"%V\" on, %ui of %ui fragments",
+                   &ctx->name, pl->nsegments, ctx->fragments);
+
+    ctx->exists = 1;
+    ctx->uniq = of->uniq;
+    ctx->mtime = of->mtime;
+    ctx->size = of->size;
+
+    return 1;
+}
+
+
+/* whether "r" opens files under the symlink rules of "rules" */
+
+static ngx_uint_t
+ngx_http_hls_fast_start_same_rules(ngx_http_request_t *r,
+    ngx_http_core_loc_conf_t *rules)
+{
+#if (NGX_HAVE_OPENAT)
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    return clcf->disable_symlinks == rules->disable_symlinks
+           && clcf->disable_symlinks_from == rules->disable_symlinks_from;
+#else
+    return 1;
+#endif
+}
+
+
 /* a held request's answer: the last fragments of "pl" */
 
 static void
 ngx_http_hls_fast_start_answer(ngx_http_hls_fast_start_ctx_t *ctx,
-    ngx_http_hls_fast_start_playlist_t *pl, u_char *data)
+    ngx_http_live_playlist_t *pl, u_char *data)
 {
-    ngx_buf_t                       *b;
-    ngx_http_hls_fast_start_view_t   view;
+    ngx_buf_t                      *b;
+    ngx_http_live_playlist_view_t   view;
 
-    ngx_http_hls_fast_start_playlist_first(pl, ctx->fragments, &view,
-                                           &ctx->tl);
+    ngx_http_live_playlist_first(pl, ctx->fragments, &view, &ctx->tl);
 
     b = ngx_create_temp_buf(ctx->request->pool,
-                            ngx_http_hls_fast_start_playlist_size(pl, &view));
+                            ngx_http_live_playlist_size(pl, &view));
 
     if (b == NULL) {
-        ctx->tl.set = 0;
+        ctx->tl.end = 0;
         ngx_http_hls_fast_start_release(ctx, NGX_HTTP_HLS_FAST_START_FIRST);
         return;
     }
 
-    b->last = ngx_http_hls_fast_start_playlist_render(pl, data, &view, b->pos);
+    b->last = ngx_http_live_playlist_render(pl, data, &view, b->pos);
     ctx->answer = b;
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,

@@ -377,7 +377,11 @@ ngx_stream_rtmpq_first(ngx_stream_session_t *s, ngx_stream_rtmpq_ctx_t *ctx)
                                        retry, &n, &reason);
     if (ctx->qc == NULL) {
         if (n) {
+            /* a Retry, or a CONNECTION_CLOSE for a bad Retry token */
             ngx_stream_rtmpq_send_raw(c, retry, n);
+        }
+
+        if (reason == NULL) {
             ngx_log_error(NGX_LOG_INFO, c->log, 0, "rtmpq: Retry sent");
             ngx_stream_finalize_session(s, NGX_STREAM_OK);
             return;
@@ -430,8 +434,14 @@ ngx_stream_rtmpq_stray(ngx_stream_session_t *s,
         break;
 
     case NGX_LIVE_QUIC_DGRAM_VERSION:
+        n = ngx_live_quic_version_negotiation(pkt, len, out, sizeof(out));
+        if (n > 0) {
+            ngx_stream_rtmpq_send_raw(c, out, n);
+        }
+
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "rtmpq: unsupported QUIC version, dropped");
+                      "rtmpq: unsupported QUIC version, %s",
+                      n > 0 ? "version negotiation sent" : "dropped");
         break;
 
     default:

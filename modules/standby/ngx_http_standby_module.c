@@ -12,7 +12,7 @@
 #include "ngx_http_live_lookup.h"
 #include "ngx_http_live_zone.h"
 #include "ngx_http_standby_parse.h"
-#include "../hls_fast_start/ngx_http_hls_fast_start_playlist.h"
+#include "ngx_http_live_playlist.h"
 
 
 #define NGX_HTTP_STANDBY_SKIPPED    1
@@ -81,6 +81,8 @@ typedef struct {
 static ngx_int_t ngx_http_standby_redirect_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_standby_start(ngx_http_request_t *r,
     ngx_http_standby_loc_conf_t *slcf, ngx_http_standby_ctx_t *ctx);
+static ngx_int_t ngx_http_standby_key(ngx_http_request_t *r,
+    ngx_http_standby_ctx_t *ctx);
 static ngx_int_t ngx_http_standby_decide(ngx_http_request_t *r,
     ngx_http_standby_loc_conf_t *slcf, ngx_http_standby_ctx_t *ctx);
 static ngx_int_t ngx_http_standby_redirect(ngx_http_request_t *r,
@@ -116,6 +118,7 @@ static char *ngx_http_standby_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_standby_redirect_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static ngx_uint_t ngx_http_standby_decoded_uri(ngx_str_t *value);
 static char *ngx_http_standby_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_standby_zone(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -250,7 +253,12 @@ ngx_http_standby_redirect_handler(ngx_http_request_t *r)
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_standby_module);
 
-    if (slcf->redirect == NULL || r != r->main) {
+    /*
+     * a check is never sent on: with standby_redirect inherited into the
+     * check location, two controllers' checks would wait on each other
+     */
+
+    if (slcf->redirect == NULL || slcf->check || r != r->main) {
         return NGX_DECLINED;
     }
 
@@ -317,6 +325,13 @@ ngx_http_standby_start(ngx_http_request_t *r,
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return ngx_http_standby_local(r, ctx, NGX_HTTP_STANDBY_SKIPPED,
                                       "method");
+    }
+
+    /* an error page answers what was asked; it is not media to send on */
+
+    if (r->error_page) {
+        return ngx_http_standby_local(r, ctx, NGX_HTTP_STANDBY_SKIPPED,
+                                      "error_page");
     }
 
     /* a request the other controller redirected stays where it is */
@@ -392,26 +407,12 @@ ngx_http_standby_start(ngx_http_request_t *r,
         }
     }
 
-    /* the key is the check as the standby gets it */
-
-    len = lk->uri.len + 1 + lk->args.len;
-
-    lk->key.data = ngx_pnalloc(r->pool, len);
-    if (lk->key.data == NULL) {
+    if (ngx_http_standby_key(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_cpymem(lk->key.data, lk->uri.data, lk->uri.len);
-    *p++ = '?';
-    p = ngx_cpymem(p, lk->args.data, lk->args.len);
-    lk->key.len = p - lk->key.data;
-
     lk->parse = ngx_http_standby_parse;
     lk->data = slcf;
-
-    /* a standby is known by its internal location */
-
-    ctx->standby = ngx_crc32_short(lk->uri.data, lk->uri.len);
 
     smcf = ngx_http_get_module_main_conf(r, ngx_http_standby_module);
 
@@ -419,6 +420,54 @@ ngx_http_standby_start(ngx_http_request_t *r,
         return ngx_http_standby_local(r, ctx, NGX_HTTP_STANDBY_LOCAL,
                                       "retry");
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The key is the check as the standby gets it, and the server that asks:
+ * the same internal location URI may lead to another standby in another
+ * server.  A standby is known by its internal location in its server.
+ */
+
+static ngx_int_t
+ngx_http_standby_key(ngx_http_request_t *r, ngx_http_standby_ctx_t *ctx)
+{
+    u_char                    *p, *server;
+    size_t                     len;
+    uint32_t                   crc;
+    ngx_uint_t                 port;
+    ngx_http_live_lookup_t    *lk;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    lk = &ctx->lookup;
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    len = lk->uri.len + 1 + lk->args.len + 1 + cscf->server_name.len + 1
+          + NGX_INT_T_LEN;
+
+    lk->key.data = ngx_pnalloc(r->pool, len);
+    if (lk->key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(lk->key.data, lk->uri.data, lk->uri.len);
+    *p++ = '?';
+    p = ngx_cpymem(p, lk->args.data, lk->args.len);
+
+    server = p;
+    port = ngx_inet_get_port(r->connection->local_sockaddr);
+    p = ngx_sprintf(p, " %V:%ui", &cscf->server_name, port);
+
+    lk->key.len = p - lk->key.data;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, lk->uri.data, lk->uri.len);
+    ngx_crc32_update(&crc, server, p - server);
+    ngx_crc32_final(crc);
+
+    ctx->standby = crc;
 
     return NGX_OK;
 }
@@ -510,11 +559,13 @@ ngx_http_standby_redirect(ngx_http_request_t *r,
         eq = ngx_strlchr(arg, end, '=');
         name = (eq ? eq : end) - arg;
 
+        /* $arg_md5 of secure_link takes the first, in any case */
+
         if (name == 0
             || (name == 3 && slcf->secret
-                && ngx_strncmp(arg, "md5", 3) == 0)
+                && ngx_strncasecmp(arg, (u_char *) "md5", 3) == 0)
             || (name == 7 && slcf->secret
-                && ngx_strncmp(arg, "expires", 7) == 0))
+                && ngx_strncasecmp(arg, (u_char *) "expires", 7) == 0))
         {
             continue;
         }
@@ -934,12 +985,12 @@ static ngx_int_t
 ngx_http_standby_check_playlist(ngx_http_request_t *r, ngx_str_t *path,
     ngx_open_file_info_t *of, char **detail)
 {
-    u_char                              *buf;
-    ssize_t                              n;
-    ngx_file_t                           file;
-    ngx_http_hls_fast_start_playlist_t  *pl;
+    u_char                    *buf;
+    ssize_t                    n;
+    ngx_file_t                 file;
+    ngx_http_live_playlist_t  *pl;
 
-    if (of->size > NGX_HTTP_HLS_FAST_START_MAX_PLAYLIST) {
+    if (of->size > NGX_HTTP_LIVE_PLAYLIST_MAX_SIZE) {
         *detail = "playlist too big";
         return NGX_DECLINED;
     }
@@ -949,7 +1000,7 @@ ngx_http_standby_check_playlist(ngx_http_request_t *r, ngx_str_t *path,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    pl = ngx_palloc(r->pool, sizeof(ngx_http_hls_fast_start_playlist_t));
+    pl = ngx_palloc(r->pool, sizeof(ngx_http_live_playlist_t));
     if (pl == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -969,9 +1020,9 @@ ngx_http_standby_check_playlist(ngx_http_request_t *r, ngx_str_t *path,
 
     buf[n] = '\0';
 
-    ngx_memzero(pl, sizeof(ngx_http_hls_fast_start_playlist_t));
+    ngx_memzero(pl, sizeof(ngx_http_live_playlist_t));
 
-    if (ngx_http_hls_fast_start_playlist_parse(buf, n, pl) != NGX_OK) {
+    if (ngx_http_live_playlist_parse(buf, n, pl) != NGX_OK) {
 
         if (pl->master) {
             /* variants are checked when they are asked for */
@@ -1326,10 +1377,65 @@ ngx_http_standby_redirect_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * $uri is decoded, and the standby decodes "uri" once more: a client
+     * asking for "/a%252Fb" would be sent to "/a/b", past the access
+     * checks made for "/a%2Fb"
+     */
+
+    if (ngx_http_standby_decoded_uri(&value[1])) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "\"%V\" uses a decoded $uri, which the standby "
+                           "decodes again; use $standby_uri", &value[1]);
+    }
+
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_standby_module);
     smcf->enabled = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/* does the value use $uri or $document_uri, which nginx has decoded? */
+
+static ngx_uint_t
+ngx_http_standby_decoded_uri(ngx_str_t *value)
+{
+    u_char     *p, *last, *name;
+    ngx_uint_t  brace;
+
+    last = value->data + value->len;
+
+    for (p = value->data; p < last; p++) {
+
+        if (*p != '$') {
+            continue;
+        }
+
+        brace = (p + 1 < last && p[1] == '{');
+        name = p + 1 + brace;
+
+        for (p = name; p < last; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+                  || (*p >= '0' && *p <= '9') || *p == '_'))
+            {
+                break;
+            }
+        }
+
+        if ((p - name == 3
+             && ngx_strncasecmp(name, (u_char *) "uri", 3) == 0)
+            || (p - name == 12
+                && ngx_strncasecmp(name, (u_char *) "document_uri", 12)
+                   == 0))
+        {
+            return 1;
+        }
+
+        p--;
+    }
+
+    return 0;
 }
 
 

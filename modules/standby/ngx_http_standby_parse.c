@@ -20,14 +20,6 @@
 
 
 typedef struct {
-    u_char      *pos;
-    u_char      *last;
-    u_char      *buf;       /* where the next decoded string goes */
-    char        *err;
-} ngx_http_standby_json_t;
-
-
-typedef struct {
     ngx_uint_t   has;
     ngx_str_t    url;
     ngx_str_t    host;
@@ -37,16 +29,13 @@ typedef struct {
 } ngx_http_standby_members_t;
 
 
-static ngx_int_t ngx_http_standby_parse_object(ngx_http_standby_json_t *j,
-    ngx_http_standby_members_t *m);
-static ngx_int_t ngx_http_standby_parse_member(ngx_http_standby_json_t *j,
-    ngx_http_standby_members_t *m);
-static void ngx_http_standby_json_space(ngx_http_standby_json_t *j);
-static ngx_int_t ngx_http_standby_json_string(ngx_http_standby_json_t *j,
-    ngx_str_t *s);
-static ngx_int_t ngx_http_standby_json_port(ngx_http_standby_json_t *j,
-    ngx_uint_t *port);
-static ngx_int_t ngx_http_standby_json_skip(ngx_http_standby_json_t *j);
+static ngx_int_t ngx_http_standby_parse_object(ngx_http_live_json_t *j,
+    u_char *buf, ngx_http_standby_members_t *m, char **err);
+static ngx_int_t ngx_http_standby_parse_member(ngx_http_live_json_t *j,
+    ngx_str_t *name, u_char **buf, ngx_http_standby_members_t *m,
+    char **err);
+static ngx_int_t ngx_http_standby_json_text(ngx_http_live_json_t *j,
+    u_char **buf, ngx_str_t *s, char **err);
 static ngx_int_t ngx_http_standby_parse_url(ngx_http_standby_answer_t *a,
     char **err);
 static ngx_int_t ngx_http_standby_parse_port(u_char *p, u_char *last,
@@ -91,6 +80,20 @@ ngx_http_standby_parse_uri(ngx_str_t *arg, u_char *dst, ngx_str_t *uri,
         }
     }
 
+    /*
+     * slashes are merged, as in the $uri of the request that follows the
+     * redirect: a signature over "/a//b" would not match its "/a/b"
+     */
+
+    for (p = dst + 1, seg = dst + 1; p < last; p++) {
+        if (*p != '/' || seg[-1] != '/') {
+            *seg++ = *p;
+        }
+    }
+
+    last = seg;
+    n = last - dst;
+
     /* every segment between two slashes, or after the last one */
 
     for (seg = dst + 1; seg <= last; seg = p + 1) {
@@ -118,19 +121,17 @@ ngx_int_t
 ngx_http_standby_parse_answer(ngx_uint_t status, u_char *p, size_t len,
     ngx_str_t *peer, u_char *buf, ngx_http_standby_answer_t *a, char **err)
 {
-    ngx_http_standby_json_t     j;
+    ngx_http_live_json_t        j;
     ngx_http_standby_members_t  m;
 
     ngx_memzero(a, sizeof(ngx_http_standby_answer_t));
     ngx_memzero(&m, sizeof(ngx_http_standby_members_t));
+    ngx_memzero(&j, sizeof(ngx_http_live_json_t));
 
     j.pos = p;
     j.last = p + len;
-    j.buf = buf;
-    j.err = "invalid JSON";
 
-    if (ngx_http_standby_parse_object(&j, &m) != NGX_OK) {
-        *err = j.err;
+    if (ngx_http_standby_parse_object(&j, buf, &m, err) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -217,108 +218,99 @@ error:
 
 
 static ngx_int_t
-ngx_http_standby_parse_object(ngx_http_standby_json_t *j,
-    ngx_http_standby_members_t *m)
+ngx_http_standby_parse_object(ngx_http_live_json_t *j, u_char *buf,
+    ngx_http_standby_members_t *m, char **err)
 {
-    ngx_http_standby_json_space(j);
+    u_char      *last;
+    ngx_int_t    rc;
+    ngx_str_t    name;
+    ngx_uint_t   first;
 
-    if (j->pos == j->last || *j->pos != '{') {
-        j->err = "answer is not a JSON object";
+    ngx_http_live_json_ws(j);
+
+    if (ngx_http_live_json_char(j, '{') != NGX_OK) {
+        *err = "answer is not a JSON object";
         return NGX_ERROR;
     }
 
-    j->pos++;
-    ngx_http_standby_json_space(j);
+    *err = NULL;
+    first = 1;
 
-    if (j->pos < j->last && *j->pos == '}') {
-        j->pos++;
-        goto done;
-    }
+    while ((rc = ngx_http_live_json_next(j, '}', &first)) == NGX_OK) {
 
-    for ( ;; ) {
-        if (ngx_http_standby_parse_member(j, m) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        ngx_http_standby_json_space(j);
-
-        if (j->pos == j->last) {
-            j->err = "truncated JSON";
-            return NGX_ERROR;
-        }
-
-        if (*j->pos == '}') {
-            j->pos++;
+        if (ngx_http_live_json_key(j, &name) != NGX_OK
+            || ngx_http_standby_parse_member(j, &name, &buf, m, err)
+               != NGX_OK)
+        {
+            rc = NGX_ERROR;
             break;
         }
-
-        if (*j->pos != ',') {
-            return NGX_ERROR;
-        }
-
-        j->pos++;
-        ngx_http_standby_json_space(j);
     }
 
-done:
+    if (rc == NGX_DONE) {
+        if (ngx_http_live_json_end(j) == NGX_OK) {
+            return NGX_OK;
+        }
 
-    ngx_http_standby_json_space(j);
-
-    if (j->pos != j->last) {
-        j->err = "bytes after the JSON object";
+        *err = "bytes after the JSON object";
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    if (*err == NULL) {
+
+        /* an object cut short has no closing brace at its end */
+
+        for (last = j->last; last > j->pos; last--) {
+            if (last[-1] != ' ' && last[-1] != '\t' && last[-1] != '\r'
+                && last[-1] != '\n')
+            {
+                break;
+            }
+        }
+
+        *err = (last == j->pos || last[-1] != '}') ? "truncated JSON"
+                                                    : "invalid JSON";
+    }
+
+    return NGX_ERROR;
 }
 
 
 static ngx_int_t
-ngx_http_standby_parse_member(ngx_http_standby_json_t *j,
-    ngx_http_standby_members_t *m)
+ngx_http_standby_parse_member(ngx_http_live_json_t *j, ngx_str_t *name,
+    u_char **buf, ngx_http_standby_members_t *m, char **err)
 {
-    ngx_str_t   name, *s;
-    ngx_uint_t  bit;
-
-    if (ngx_http_standby_json_string(j, &name) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_standby_json_space(j);
-
-    if (j->pos == j->last || *j->pos != ':') {
-        return NGX_ERROR;
-    }
-
-    j->pos++;
-    ngx_http_standby_json_space(j);
+    u_char      *start;
+    int64_t      n;
+    ngx_str_t   *s;
+    ngx_uint_t   bit;
 
     s = NULL;
     bit = NGX_HTTP_STANDBY_HAS_OTHER;
 
-    if (name.len == 3 && ngx_strncmp(name.data, "url", 3) == 0) {
+    if (name->len == 3 && ngx_strncmp(name->data, "url", 3) == 0) {
         s = &m->url;
         bit = NGX_HTTP_STANDBY_HAS_URL;
 
-    } else if (name.len == 4 && ngx_strncmp(name.data, "host", 4) == 0) {
+    } else if (name->len == 4 && ngx_strncmp(name->data, "host", 4) == 0) {
         s = &m->host;
         bit = NGX_HTTP_STANDBY_HAS_HOST;
 
-    } else if (name.len == 4 && ngx_strncmp(name.data, "path", 4) == 0) {
+    } else if (name->len == 4 && ngx_strncmp(name->data, "path", 4) == 0) {
         s = &m->path;
         bit = NGX_HTTP_STANDBY_HAS_PATH;
 
-    } else if (name.len == 5 && ngx_strncmp(name.data, "error", 5) == 0) {
+    } else if (name->len == 5 && ngx_strncmp(name->data, "error", 5) == 0) {
         s = &m->error;
         bit = NGX_HTTP_STANDBY_HAS_ERROR;
 
-    } else if (name.len == 4 && ngx_strncmp(name.data, "port", 4) == 0) {
+    } else if (name->len == 4 && ngx_strncmp(name->data, "port", 4) == 0) {
         bit = NGX_HTTP_STANDBY_HAS_PORT;
     }
 
     if (bit != NGX_HTTP_STANDBY_HAS_OTHER) {
         if (m->has & bit) {
-            j->err = "duplicate member";
+            *err = "duplicate member";
             return NGX_ERROR;
         }
 
@@ -326,83 +318,71 @@ ngx_http_standby_parse_member(ngx_http_standby_json_t *j,
     }
 
     if (s) {
-        return ngx_http_standby_json_string(j, s);
+        return ngx_http_standby_json_text(j, buf, s, err);
     }
 
     if (bit == NGX_HTTP_STANDBY_HAS_PORT) {
-        return ngx_http_standby_json_port(j, &m->port);
+        start = j->pos;
+
+        if (ngx_http_live_json_number(j, &n) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* digits only: no sign, fraction, exponent or leading zero */
+
+        if (ngx_http_standby_parse_port(start, j->pos, &m->port) != NGX_OK) {
+            *err = "invalid port";
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
     }
 
-    /* members of later versions, such as "detail", are skipped */
+    /*
+     * members of later versions, such as "detail", are skipped; nested
+     * values are not part of the answer
+     */
 
-    return ngx_http_standby_json_skip(j);
-}
-
-
-static void
-ngx_http_standby_json_space(ngx_http_standby_json_t *j)
-{
-    while (j->pos < j->last
-           && (*j->pos == ' ' || *j->pos == '\t' || *j->pos == '\r'
-               || *j->pos == '\n'))
-    {
-        j->pos++;
+    if (j->pos < j->last && (*j->pos == '{' || *j->pos == '[')) {
+        return NGX_ERROR;
     }
+
+    return ngx_http_live_json_skip(j);
 }
 
 
 /*
- * Decodes a string into j->buf.  Escapes of non-ASCII characters are
+ * A string, decoded into *buf.  Escapes of non-ASCII characters are
  * refused: standby_check sends ASCII only, and nothing we read may be
  * anything else.
  */
 
 static ngx_int_t
-ngx_http_standby_json_string(ngx_http_standby_json_t *j, ngx_str_t *s)
+ngx_http_standby_json_text(ngx_http_live_json_t *j, u_char **buf,
+    ngx_str_t *s, char **err)
 {
-    u_char  c, *d, esc[3];
+    u_char     *d, *p, *last, c, esc[3];
+    ngx_str_t   raw;
 
-    if (j->pos == j->last || *j->pos != '"') {
+    if (ngx_http_live_json_string(j, &raw) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    j->pos++;
-    d = j->buf;
+    d = *buf;
     s->data = d;
 
-    for ( ;; ) {
-        if (j->pos == j->last) {
-            j->err = "truncated JSON";
-            return NGX_ERROR;
-        }
+    last = raw.data + raw.len;
 
-        c = *j->pos++;
+    for (p = raw.data; p < last; p++) {
 
-        if (c == '"') {
-            break;
-        }
-
-        if (c < 0x20) {
-            j->err = "control byte in a JSON string";
-            return NGX_ERROR;
-        }
-
-        if (c != '\\') {
-            *d++ = c;
+        if (*p != '\\') {
+            *d++ = *p;
             continue;
         }
 
-        if (j->pos == j->last) {
-            j->err = "truncated JSON";
-            return NGX_ERROR;
-        }
+        /* the scanner has checked the escapes */
 
-        c = *j->pos++;
-
-        switch (c) {
-        case '"': case '\\': case '/':
-            *d++ = c;
-            break;
+        switch (*++p) {
         case 'b':
             *d++ = '\b';
             break;
@@ -420,99 +400,31 @@ ngx_http_standby_json_string(ngx_http_standby_json_t *j, ngx_str_t *s)
             break;
 
         case 'u':
-            if (j->last - j->pos < 4) {
-                j->err = "truncated JSON";
-                return NGX_ERROR;
-            }
-
             /* \u00XX, as "%XX" */
 
-            if (j->pos[0] != '0' || j->pos[1] != '0') {
-                j->err = "non-ASCII escape in a JSON string";
-                return NGX_ERROR;
-            }
-
             esc[0] = '%';
-            esc[1] = j->pos[2];
-            esc[2] = j->pos[3];
+            esc[1] = p[3];
+            esc[2] = p[4];
 
-            if (ngx_http_standby_escape(esc, d) != NGX_OK) {
+            if (p[1] != '0' || p[2] != '0'
+                || ngx_http_standby_escape(esc, &c) != NGX_OK
+                || c > 0x7f)
+            {
+                *err = "non-ASCII escape in a JSON string";
                 return NGX_ERROR;
             }
 
-            if (*d > 0x7f) {
-                j->err = "non-ASCII escape in a JSON string";
-                return NGX_ERROR;
-            }
-
-            d++;
-            j->pos += 4;
+            *d++ = c;
+            p += 4;
             break;
 
-        default:
-            return NGX_ERROR;
+        default: /* '"', '\\', '/' */
+            *d++ = *p;
         }
     }
 
     s->len = d - s->data;
-    j->buf = d;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_standby_json_port(ngx_http_standby_json_t *j, ngx_uint_t *port)
-{
-    u_char  *start;
-
-    start = j->pos;
-
-    while (j->pos < j->last && *j->pos >= '0' && *j->pos <= '9') {
-        j->pos++;
-    }
-
-    if (ngx_http_standby_parse_port(start, j->pos, port) != NGX_OK) {
-        j->err = "invalid port";
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/* a string, number or literal; nested values are not ours to skip */
-
-static ngx_int_t
-ngx_http_standby_json_skip(ngx_http_standby_json_t *j)
-{
-    u_char     *start;
-    ngx_str_t   s;
-
-    if (j->pos == j->last) {
-        j->err = "truncated JSON";
-        return NGX_ERROR;
-    }
-
-    if (*j->pos == '"') {
-        return ngx_http_standby_json_string(j, &s);
-    }
-
-    start = j->pos;
-
-    while (j->pos < j->last
-           && ((*j->pos >= '0' && *j->pos <= '9')
-               || (*j->pos >= 'a' && *j->pos <= 'z')
-               || *j->pos == '-' || *j->pos == '+' || *j->pos == '.'
-               || *j->pos == 'E'))
-    {
-        j->pos++;
-    }
-
-    if (j->pos == start) {
-        j->err = "unexpected value in a JSON member";
-        return NGX_ERROR;
-    }
+    *buf = d;
 
     return NGX_OK;
 }

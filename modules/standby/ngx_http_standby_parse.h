@@ -45,9 +45,9 @@ typedef struct {
 
 /*
  * Percent-decodes the raw "uri" argument once into dst (at least
- * NGX_HTTP_STANDBY_URI_MAX bytes) and checks it: absolute, no "." or
- * ".." segment, no NUL or control byte.  NGX_OK with uri set, or
- * NGX_DECLINED with err set to a static text.
+ * NGX_HTTP_STANDBY_URI_MAX bytes), merges slashes and checks it:
+ * absolute, no "." or ".." segment, no NUL or control byte.  NGX_OK
+ * with uri set, or NGX_DECLINED with err set to a static text.
  */
 NGX_HTTP_LIVE_HIDDEN
 ngx_int_t ngx_http_standby_parse_uri(ngx_str_t *arg, u_char *dst,

@@ -192,7 +192,7 @@ static ngx_http_tier_group_t *ngx_http_tier_get_group(ngx_conf_t *cf,
     ngx_str_t *name);
 static char *ngx_http_tier_lookup(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_tier_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_tier_lookup_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_tier_postconfiguration(ngx_conf_t *cf);
 
 
@@ -660,10 +660,10 @@ ngx_http_tier_redirect(ngx_http_request_t *r, ngx_http_tier_group_t *group,
 {
     u_char                  *p;
     ngx_str_t                location;
-    ngx_uint_t               best;
+    ngx_uint_t               order[2];
     ngx_http_tier_member_t  *m;
 
-    if (ngx_http_tier_order(group, key, len, &best, 1) == 0) {
+    if (ngx_http_tier_order(group, key, len, order, 1) == 0) {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "tier notify: \"%*s\" no member up", len, key);
 
@@ -673,7 +673,7 @@ ngx_http_tier_redirect(ngx_http_request_t *r, ngx_http_tier_group_t *group,
     }
 
     m = group->members.elts;
-    m = &m[best];
+    m = &m[order[0]];
 
     /* nginx-rtmp copies at most 254 bytes of Location */
 
@@ -925,6 +925,7 @@ ngx_http_tier_not_allowed(ngx_http_request_t *r)
 /*
  * The order of the members for a key: the member its stream was
  * published to while that one is up, then the rendezvous order.
+ * order[] has room for n + 1 indexes.
  */
 
 static ngx_uint_t
@@ -942,9 +943,9 @@ ngx_http_tier_order(ngx_http_tier_group_t *group, u_char *key, size_t len,
         return ngx_http_tier_rank(group, key, len, order, n);
     }
 
-    /* one more, in case the recorded member is among them */
+    /* the best n after it hold the n - 1 others, with or without it */
 
-    count = ngx_http_tier_rank(group, key, len, order + 1, n + 1);
+    count = ngx_http_tier_rank(group, key, len, order + 1, n);
 
     order[0] = rec;
     k = 1;
@@ -2017,13 +2018,18 @@ ngx_http_tier_lookup(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static ngx_int_t
-ngx_http_tier_access_handler(ngx_http_request_t *r)
+ngx_http_tier_lookup_handler(ngx_http_request_t *r)
 {
     ngx_http_tier_loc_conf_t  *tlcf;
 
     tlcf = ngx_http_get_module_loc_conf(r, ngx_http_tier_module);
 
-    if (tlcf->lookup == NULL) {
+    /*
+     * a background subrequest may be the lookup's own fetch, in a
+     * location that inherits tier_lookup: it would wait for itself
+     */
+
+    if (tlcf->lookup == NULL || r->background) {
         return NGX_DECLINED;
     }
 
@@ -2054,7 +2060,19 @@ ngx_http_tier_postconfiguration(ngx_conf_t *cf)
             return NGX_ERROR;
         }
 
-        *h = ngx_http_tier_access_handler;
+        *h = ngx_http_tier_lookup_handler;
+
+        /*
+         * subrequests skip the access phase, and "satisfy any" may skip
+         * the handler: the lookup runs then before the content phase
+         */
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_http_tier_lookup_handler;
     }
 
     gp = tmcf->groups.elts;

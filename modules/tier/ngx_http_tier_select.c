@@ -48,9 +48,6 @@ typedef struct {
     ngx_uint_t                         max_fails;
     ngx_msec_t                         fail_timeout;
     ngx_http_live_zone_t              *fails;      /* per address */
-
-    /* the backup servers, as the primary ones of a round robin */
-    ngx_http_upstream_srv_conf_t       backup;
 } ngx_http_tier_select_conf_t;
 
 
@@ -157,10 +154,11 @@ static ngx_str_t  ngx_http_tier_sources[] = {
 
 
 /*
- * The access phase: the ordered list for the request's key, from the
- * lookup cache (a subrequest to the service only on a miss or a due
- * refresh).  Not an access check: it always declines, so "satisfy any"
- * grants nothing through it.
+ * The access phase (or, where it did not run, the precontent phase):
+ * the ordered list for the request's key, from the lookup cache (a
+ * subrequest to the service only on a miss or a due refresh).  Not an
+ * access check: it always declines, so "satisfy any" grants nothing
+ * through it; the second phase finds the ctx done and declines.
  */
 
 ngx_int_t
@@ -261,9 +259,13 @@ ngx_http_tier_lookup_start(ngx_http_request_t *r,
     p = (u_char *) ngx_escape_uri(p, ctx->key.data, ctx->key.len,
                                   NGX_ESCAPE_ARGS);
 
-    if (lcf->n) {
-        p = ngx_sprintf(p, "&n=%ui", lcf->n);
-    }
+    /*
+     * only the first NGX_HTTP_TIER_PEERS_MAX servers are used: asking
+     * for no more keeps the answer of a large group within the default
+     * subrequest_output_buffer_size
+     */
+
+    p = ngx_sprintf(p, "&n=%ui", lcf->n ? lcf->n : NGX_HTTP_TIER_PEERS_MAX);
 
     lk->args.len = p - lk->args.data;
 
@@ -291,7 +293,11 @@ ngx_http_tier_lookup_start(ngx_http_request_t *r,
 }
 
 
-/* the answer of the service: the addresses, space-separated, and ttl */
+/*
+ * the answer of the service: the addresses, space-separated, and ttl;
+ * an address that the answer repeats is kept once, so that a request
+ * tries each address once, as round robin tries each server once
+ */
 
 static ngx_int_t
 ngx_http_tier_lookup_parse(ngx_http_request_t *r,
@@ -299,7 +305,9 @@ ngx_http_tier_lookup_parse(ngx_http_request_t *r,
 {
     u_char                  *p;
     size_t                   len;
-    ngx_uint_t               i;
+    socklen_t                socklen[NGX_HTTP_TIER_PEERS_MAX];
+    ngx_uint_t               i, k, n;
+    ngx_sockaddr_t           sa[NGX_HTTP_TIER_PEERS_MAX];
     ngx_http_tier_answer_t   ans;
 
     if (a->status != NGX_HTTP_OK) {
@@ -327,9 +335,33 @@ ngx_http_tier_lookup_parse(ngx_http_request_t *r,
     }
 
     a->value.data = p;
+    n = 0;
 
     for (i = 0; i < ans.naddrs; i++) {
-        if (i) {
+
+        /* the parser checked every address */
+
+        socklen[n] = sizeof(ngx_sockaddr_t);
+
+        (void) ngx_http_tier_parse_addr(ans.addrs[i].data, ans.addrs[i].len,
+                                        &sa[n].sockaddr, &socklen[n]);
+
+        for (k = 0; k < n; k++) {
+            if (socklen[k] == socklen[n]
+                && ngx_memcmp(&sa[k], &sa[n], socklen[n]) == 0)
+            {
+                break;
+            }
+        }
+
+        if (k < n) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "tier_lookup: %V repeated, kept once",
+                           &ans.addrs[i]);
+            continue;
+        }
+
+        if (n++) {
             *p++ = ' ';
         }
 
@@ -435,19 +467,18 @@ ngx_http_tier_lookup_peers(ngx_http_request_t *r, ngx_http_tier_ctx_t *ctx)
 static ngx_int_t
 ngx_http_upstream_init_tier(ngx_conf_t *cf, ngx_http_upstream_srv_conf_t *us)
 {
-    ngx_uint_t                    i;
-    ngx_http_upstream_server_t   *server, *s;
-    ngx_http_tier_select_conf_t  *tcf;
-
-    tcf = ngx_http_conf_upstream_srv_conf(us, ngx_http_tier_module);
+    ngx_uint_t                     i;
+    ngx_http_upstream_server_t    *server, *s;
+    ngx_http_upstream_rr_peers_t  *peers;
+    ngx_http_upstream_srv_conf_t   backup;
 
     server = us->servers->elts;
 
-    tcf->backup = *us;
+    backup = *us;
 
-    tcf->backup.servers = ngx_array_create(cf->pool, us->servers->nelts,
-                                           sizeof(ngx_http_upstream_server_t));
-    if (tcf->backup.servers == NULL) {
+    backup.servers = ngx_array_create(cf->pool, us->servers->nelts,
+                                      sizeof(ngx_http_upstream_server_t));
+    if (backup.servers == NULL) {
         return NGX_ERROR;
     }
 
@@ -463,7 +494,7 @@ ngx_http_upstream_init_tier(ngx_conf_t *cf, ngx_http_upstream_srv_conf_t *us)
             return NGX_ERROR;
         }
 
-        s = ngx_array_push(tcf->backup.servers);
+        s = ngx_array_push(backup.servers);
         if (s == NULL) {
             return NGX_ERROR;
         }
@@ -472,10 +503,19 @@ ngx_http_upstream_init_tier(ngx_conf_t *cf, ngx_http_upstream_srv_conf_t *us)
         s->backup = 0;
     }
 
-    if (ngx_http_upstream_init_round_robin(cf, &tcf->backup) != NGX_OK) {
+    if (ngx_http_upstream_init_round_robin(cf, &backup) != NGX_OK) {
         return NGX_ERROR;
     }
 
+    /*
+     * the peers go where round robin keeps its own: the stock "zone"
+     * directive copies them into shared memory from there
+     */
+
+    peers = backup.peer.data;
+    peers->name = &us->host;
+
+    us->peer.data = peers;
     us->peer.init = ngx_http_upstream_init_tier_peer;
 
     return NGX_OK;
@@ -497,7 +537,7 @@ ngx_http_upstream_init_tier_peer(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_upstream_init_round_robin_peer(r, &tcf->backup) != NGX_OK) {
+    if (ngx_http_upstream_init_round_robin_peer(r, us) != NGX_OK) {
         return NGX_ERROR;
     }
 

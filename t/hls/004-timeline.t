@@ -3,10 +3,11 @@
 # fragment (and the EXT-X-DISCONTINUITY nginx-rtmp writes before it)
 # leaves the window within seconds.  Terminal A asks before the stream
 # exists, terminal B joins a few fragments in, terminal S reloads the
-# stock location; each reloads at every playlist rename.  Every answer
-# A and B get, in order, must be an RFC 8216 update of the one before
-# (LiveCdn::HlsCheck); S shows the defect of stock serving that the
-# module corrects.
+# stock location; each reloads at every playlist rename, and A goes on
+# through a publisher restart (whose discontinuity nginx-rtmp drops from
+# the head uncounted in turn).  Every answer A and B get, in order, must
+# be an RFC 8216 update of the one before (LiveCdn::HlsCheck); S shows the
+# defect of stock serving that the module corrects.
 
 use Test::Nginx::Socket 'no_plan';
 use LiveCdn::Helpers;
@@ -113,6 +114,39 @@ while ($renames < 40) {
 
     last if $stock_ms >= 4;
 }
+
+# the publisher goes and comes back (hls_continuous on, nginx-rtmp's
+# default): the sequence goes on after a discontinuity, which later leaves
+# the head uncounted as well; A reloads at every rename through it
+
+sub reload_until {
+    my ($done) = @_;
+
+    for (1 .. 60) {
+        return 0 unless wait_for(sub { inode() != $ino }, 10);
+        $ino = inode();
+        answer('A', get('/hls/s.m3u8', 'A'));
+        return 1 if $done->(slurp($playlist) // '');
+    }
+
+    return 0;
+}
+
+sub ms_of {
+    return ($_[0] =~ /MEDIA-SEQUENCE:(\d+)/)[0] // 0;
+}
+
+stop_helper('pub', wait => 10);
+my $before = ms_of(slurp($playlist) // '');
+start_publisher('pub', url => "rtmp://127.0.0.1:$ENV{TEST_NGINX_RTMP_PORT}"
+                              . '/app/s', gop => 1);
+
+ok(reload_until(sub { $_[0] =~ /#EXT-X-DISCONTINUITY/
+                      && ms_of($_[0]) > $before }),
+   'restart: the new publish is in the window');
+ok(reload_until(sub { $_[0] !~ /#EXT-X-DISCONTINUITY/ }),
+   'restart: its discontinuity left the window');
+ok(reload_until(sub { 1 }), 'restart: a reload after that');
 
 sub segments_in {
     my @s = ($_[0] // '') =~ /^[^#\s]/mg;

@@ -1,9 +1,9 @@
 # What README.md promises about HLS fast start beyond the live stream:
 # session expiry and refresh, LRU eviction in a full zone, the same key
 # while a request is held, held requests over `nginx -s quit`, the zone
-# over a reload, repeated EXT-X-KEY lines.  Playlists are written by this
-# file as nginx-rtmp does (a temporary file renamed into place); the nginx
-# under test is a helper (master, one worker).
+# over a reload, repeated EXT-X-KEY lines, EXT-X-MAP.  Playlists are
+# written by this file as nginx-rtmp does (a temporary file renamed into
+# place); the nginx under test is a helper (master, one worker).
 
 use Test::Nginx::Socket 'no_plan';
 use LiveCdn::Helpers;
@@ -58,6 +58,17 @@ http {
             hls_fast_start_key $arg_t;
             hls_fast_start_fragments 8;
             hls_fast_start_wait 5s;
+        }
+        location /perm/ {
+            alias $TEST_NGINX_HLS_DIR/;
+            hls_fast_start big;
+            hls_fast_start_key $arg_t;
+        }
+        location /safe/ {
+            alias $TEST_NGINX_HLS_DIR/;
+            disable_symlinks on;
+            hls_fast_start big;
+            hls_fast_start_key $arg_t;
         }
         location /key/ {
             alias $TEST_NGINX_HLS_DIR/;
@@ -218,6 +229,51 @@ utime 1, 1, "$dir/hls/old.m3u8";
 }
 
 
+# 4b. EXT-X-MAP (fMP4): the initialization section in effect comes along,
+#     or the trimmed playlist's fragments cannot be decoded
+
+{
+    my $pl = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-MEDIA-SEQUENCE:20\n"
+             . "#EXT-X-TARGETDURATION:2\n"
+             . qq{#EXT-X-MAP:URI="init-a.mp4"\n}
+             . join('', map { "#EXTINF:2.000,\nf-$_.m4s\n" } 20 .. 23);
+    spew("$dir/hls/fmp4.m3u8", $pl);
+
+    my $h = holds('fmp4.m3u8');
+    my $s = http_start($edge, '/key/fmp4.m3u8?t=map');
+    ok(wait_for(sub { holds('fmp4.m3u8') > $h }), 'map: held');
+
+    my $next = $pl . "#EXTINF:2.000,\nf-24.m4s\n";
+    spew("$dir/hls/fmp4.m3u8", $next);
+    my $r = http_finish($s, 10);
+
+    is($r->{headers}{'x-fs'}, 'held', 'map: answered after the rename');
+    is($r->{body}, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-MEDIA-SEQUENCE:22\n"
+                   . "#EXT-X-TARGETDURATION:2\n"
+                   . qq{#EXT-X-MAP:URI="init-a.mp4"\n}
+                   . join('', map { "#EXTINF:2.000,\nf-$_.m4s\n" } 22 .. 24),
+       'map: the last 3 fragments, the EXT-X-MAP set before the first');
+
+    # a new initialization section mid-window: each fragment keeps its own
+    $next .= qq{#EXT-X-MAP:URI="init-b.mp4"\n}
+             . join('', map { "#EXTINF:2.000,\nf-$_.m4s\n" } 25 .. 26);
+
+    $h = holds('fmp4.m3u8');
+    $s = http_start($edge, '/key/fmp4.m3u8?t=map2');
+    ok(wait_for(sub { holds('fmp4.m3u8') > $h }), 'map: held again');
+    spew("$dir/hls/fmp4.m3u8", $next);
+    $r = http_finish($s, 10);
+
+    my %full = map { $_->{uri} => $_->{map} }
+               @{ hls_parse($next)->{segments} };
+    my @segs = @{ hls_parse($r->{body})->{segments} };
+    my @diff = grep { ($full{$_->{uri}} // '') ne ($_->{map} // '') } @segs;
+    is(join(' ', map { $_->{uri} } @segs), 'f-24.m4s f-25.m4s f-26.m4s',
+       'map: the last 3 fragments across the change');
+    is(scalar @diff, 0, 'map: each fragment keeps its EXT-X-MAP');
+}
+
+
 # 5. more fragments asked for than a sliding window has: all of them, at
 #    the next rename; a new stream (media sequence 0) is waited for
 
@@ -253,6 +309,91 @@ utime 1, 1, "$dir/hls/old.m3u8";
     $r = http_finish($s, 10);
     @segs = $r->{body} =~ /^n-\d+\.ts$/mg;
     is("@segs", 'n-0.ts n-1.ts n-2.ts', 'new stream: answered with 3');
+}
+
+
+# 5b. a stream restarted with hls_continuous off: its playlist goes back to
+#     media sequence 0, and the terminal's numbers go on from its last
+#     fragment instead (RFC 8216 6.2.1: the media sequence never decreases)
+
+{
+    my $pl = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:30\n#EXT-X-TARGETDURATION:2\n"
+             . join('', map { "#EXTINF:2.000,\nr-$_.ts\n" } 30 .. 34);
+    spew("$dir/hls/restart.m3u8", $pl);
+
+    my $t = hls_timeline();
+    my (@p, @fs);
+
+    my $h = holds('restart.m3u8');
+    my $s = http_start($edge, '/key/restart.m3u8?t=r');
+    ok(wait_for(sub { holds('restart.m3u8') > $h }), 'restart: held');
+    spew("$dir/hls/restart.m3u8", $pl . "#EXTINF:2.000,\nr-35.ts\n");
+    my $r = http_finish($s, 10);
+    is($r->{headers}{'x-fs'}, 'held', 'restart: the first answer');
+    push @p, $t->add($r->{body}, 'first');
+
+    # the publisher comes back: a new window, nginx-rtmp's discontinuity
+    # before its first fragment, which later leaves the head uncounted
+
+    my $new = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-TARGETDURATION:2\n"
+              . "#EXT-X-DISCONTINUITY\n"
+              . join('', map { "#EXTINF:2.000,\nn-$_.ts\n" } 0 .. 2);
+    my @bodies;
+
+    for my $i (3 .. 6) {
+        spew("$dir/hls/restart.m3u8", $new);
+        $r = get('/key/restart.m3u8?t=r');
+        push @fs, $r->{fs};
+        push @bodies, $r->{body};
+        push @p, $t->add($r->{body}, "reload with n-" . ($i - 1));
+        $new .= "#EXTINF:2.000,\nn-$i.ts\n";
+    }
+
+    $new = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1\n#EXT-X-TARGETDURATION:2\n"
+           . join('', map { "#EXTINF:2.000,\nn-$_.ts\n" } 1 .. 6);
+    spew("$dir/hls/restart.m3u8", $new);
+    $r = get('/key/restart.m3u8?t=r');
+    push @fs, $r->{fs};
+    push @bodies, $r->{body};
+    push @p, $t->add($r->{body}, 'reload without n-0');
+
+    is("@fs", 'pass pass pass pass pass', 'restart: reloads');
+    like($bodies[0], qr/^#EXT-X-MEDIA-SEQUENCE:36$/m,
+         'restart: the new stream goes on after the last fragment (35)');
+    like($bodies[-1], qr/^#EXT-X-DISCONTINUITY-SEQUENCE:1$/m,
+         'restart: its discontinuity counted once it left the head');
+    is(join("\n", @p), '', 'restart: every answer an RFC 8216 update');
+}
+
+
+# 5c. two locations on one directory, one with disable_symlinks on: a
+#     stream directory that appears as a symlink while both hold requests
+#     is read once, with the first one's rules, and the other one gets
+#     what its own rules give (the static module's 404), not that read
+
+{
+    mkdir "$dir/outside";
+    my $pl = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:5\n#EXT-X-TARGETDURATION:2\n"
+             . join('', map { "#EXTINF:2.000,\nx-$_.ts\n" } 5 .. 7);
+
+    my $h = holds('x.m3u8');
+    my $p = http_start($edge, '/perm/linked/x.m3u8?t=lp');
+    ok(wait_for(sub { holds('x.m3u8') > $h }), 'symlink rules: first held');
+    my $s = http_start($edge, '/safe/linked/x.m3u8?t=ls');
+    ok(wait_for(sub { holds('x.m3u8') > $h + 1 }),
+       'symlink rules: the other one held');
+
+    spew("$dir/outside/x.m3u8", $pl);
+    symlink "$dir/outside", "$dir/hls/linked" or die "symlink: $!\n";
+
+    my $rp = http_finish($p, 10);
+    my $rs = http_finish($s, 10);
+
+    is("$rp->{status} " . ($rp->{headers}{'x-fs'} // ''), '200 held',
+       'symlink rules: followed where allowed');
+    is("$rs->{status} " . ($rs->{headers}{'x-fs'} // ''), '404 first',
+       'symlink rules: refused where disable_symlinks is on');
+    unlike($rs->{body}, qr/x-7\.ts/, 'symlink rules: no playlist leaked');
 }
 
 

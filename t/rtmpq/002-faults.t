@@ -73,12 +73,26 @@ sub publish_once {
        . length($short));
     is(ord($reset) & 0xc0, 0x40, 'it looks like a short-header packet');
 
+    # RFC 9000 10.3.3: one byte shorter than a small trigger, down to the
+    # 21 bytes of the smallest reset; nothing for a 21-byte packet, which
+    # may itself be a reset (no loop between two endpoints)
+
+    for my $len (43, 22, 21) {
+        my $p = "\x40" . ("\xcd" x 18) . ("\x22" x ($len - 19));
+        my $got = '';
+        $r->send($p);
+        $r->recv($got, 2048) if select(my $rr = $rin, undef, undef,
+                                       $len == 21 ? 1 : 5);
+        is(length $got, $len == 21 ? 0 : $len - 1,
+           "a stateless reset for $len bytes: " . length($got) . ' bytes');
+    }
+
     ok(wait_log($elog, qr/rtmpq: invalid datagram of 50 bytes, dropped/, 10),
        'garbage: logged and dropped');
     my $kinds = qr/rtmpq: (?:invalid datagram|packet for an unknown conn|unsu)/;
     ok(wait_log($elog, qr/rtmpq: invalid datagram of 0 bytes, dropped/, 10),
        'an empty datagram: logged and dropped');
-    ok(wait_count($elog, $kinds, 23, 10) >= 23,
+    ok(wait_count($elog, $kinds, 26, 10) >= 26,
        '20 random datagrams: a log line each');
     ok(wait_log($elog, qr/rtmpq: connection closed: invalid Initial packet/,
                 10),
@@ -209,6 +223,40 @@ sub publish_once {
                                  . ' bytes');
     ok($got > 0 && $got <= 3 * length($initial),
        "$got bytes in $n datagrams came back: within 3x");
+}
+
+
+# 7. another QUIC version: a Version Negotiation packet (RFC 9000 6.1,
+# 17.2.1) listing version 1, with the client's connection IDs swapped;
+# none for a datagram under 1200 bytes (5.2.2)
+
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $port{quic}, Proto => 'udp')
+        or die "udp: $!\n";
+    my ($dcid, $scid) = ("\x0d" x 8, "\x5c" x 5);
+    my $hd = "\xc0\x1a\x2a\x3a\x4a" . "\x08" . $dcid . "\x05" . $scid;
+
+    $s->send($hd . ("\0" x (200 - length $hd)));
+    $s->send($hd . ("\0" x (1200 - length $hd)));
+
+    my ($vn, $rin) = ('', '');
+    vec($rin, fileno($s), 1) = 1;
+    $s->recv($vn, 2048) if select(my $r = $rin, undef, undef, 5);
+
+    ok(length($vn) >= 7 && (ord($vn) & 0x80)
+       && substr($vn, 1, 4) eq "\0\0\0\0",
+       'another version: a Version Negotiation packet answers');
+    is(unpack('H*', substr($vn, 5, 1 + 5 + 1 + 8)),
+       unpack('H*', "\x05" . $scid . "\x08" . $dcid),
+       'its connection IDs are the client\'s, swapped');
+    my @v = unpack('N*', substr($vn, 5 + 1 + 5 + 1 + 8));
+    ok((grep { $_ == 1 } @v), 'it lists QUIC version 1: ' . join ',', @v);
+    ok(!select(my $r2 = $rin, undef, undef, 1),
+       'nothing answers the short datagram of another version');
+    ok(wait_log($elog, qr/unsupported QUIC version, version negotiation sent/,
+                5),
+       'another version: logged');
 }
 
 

@@ -4,11 +4,13 @@
 # publish goes through as usual.
 
 use Test::Nginx::Socket 'no_plan';
+use IO::Socket::INET;
 use LiveCdn::Helpers;
 use LiveCdn::Rtmpq;
 
 my $dir = helper_dir();
-my %port = map { $_ => free_port() } qw(quic rtmp play http tunnel);
+my %port = map { $_ => free_port() }
+           qw(quic rtmp play http tunnel relay t2);
 my ($crt, $key) = make_cert($dir);
 my $elog = "$dir/server/logs/error.log";
 
@@ -39,6 +41,33 @@ like(slurp("$dir/rtmp/logs/notify.log"), qr/call=publish/,
 
 stop_helper('pub');
 stop_helper('tunnel');
+
+# a Retry token altered on the way: the server closes with INVALID_TOKEN
+# at once (8.1.2), so the tunnel does not wait for its handshake timeout
+
+{
+    start_udp_relay('relay', port => $port{relay}, to => $port{quic},
+                    mode => 'token');
+    wait_log("$dir/relay.log", qr/listening/, 10) or die "no relay\n";
+
+    my $tlog = start_tunnel('spoiled', port => $port{t2},
+                            uri => "rtmpq://127.0.0.1:$port{relay}/live",
+                            args => ['--cafile', $crt, '--retries', '1']);
+    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $port{t2}, Proto => 'tcp')
+        or die "tunnel: $!\n";
+
+    ok(wait_log("$dir/relay.log", qr/spoiled a token/, 10),
+       'the relay altered the token of the second Initial');
+    ok(wait_log($elog, qr/connection refused: invalid Retry token/, 10),
+       'the server refuses it');
+    like(wait_log($tlog, qr/QUIC connection failed: .*/, 10) // '',
+         qr/QUIC connection failed: closed by peer/,
+         'the tunnel learns of it from the server, not from a timeout');
+    close $c;
+    stop_helper('spoiled');
+    stop_helper('relay');
+}
 unlike(slurp($elog), qr/\[(?:alert|crit|emerg)\]|exited on signal/,
        'no alerts in the server log');
 stop_helper('server', signal => 'QUIT', wait => 10);

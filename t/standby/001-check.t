@@ -148,7 +148,16 @@ qq({"error":"bad_uri","detail":"uri too long"}\n),
 
 
 
-=== TEST 8: symlinks out of root: followed only where the operator allows
+=== TEST 8: decoded once only: "%252e%252e" is a name, not a dot segment
+--- request
+GET /check?uri=/media/%252e%252e/%252e%252e/outside/secret.mp4
+--- error_code: 404
+--- response_body
+{"error":"not_found","detail":"no such file"}
+
+
+
+=== TEST 9: symlinks out of root: followed only where the operator allows
 --- config
     location = /check {
         standby_check root=$TEST_NGINX_MEDIA max_conns=10
@@ -180,7 +189,7 @@ qr{"url":"http://10\.0\.0\.2:8080/media/a\.mp4"},
 
 
 
-=== TEST 9: playlists: live ones only
+=== TEST 10: playlists: live ones only
 --- request eval
 [
 "GET /check?uri=/media/live.m3u8",
@@ -202,7 +211,7 @@ qr{"not a media playlist"},
 
 
 
-=== TEST 10: base with https, a default port and a path prefix
+=== TEST 11: base with https, a default port and a path prefix
 --- config
     location = /check {
         standby_check root=$TEST_NGINX_MEDIA max_conns=10
@@ -215,7 +224,7 @@ GET /check?uri=/media/a.mp4
 
 
 
-=== TEST 11: the load average limit
+=== TEST 12: the load average limit
 --- config
     location = /low {
         standby_check root=$TEST_NGINX_MEDIA max_conns=10 max_load=0.01
@@ -235,7 +244,7 @@ GET /check?uri=/media/a.mp4
 
 
 
-=== TEST 12: methods other than GET and HEAD
+=== TEST 13: methods other than GET and HEAD
 --- request
 POST /check?uri=/media/a.mp4
 x
@@ -243,7 +252,7 @@ x
 
 
 
-=== TEST 13: HEAD: the status and no body
+=== TEST 14: HEAD: the status and no body
 --- request
 HEAD /check?uri=/media/a.mp4
 --- error_code: 200
@@ -251,7 +260,7 @@ HEAD /check?uri=/media/a.mp4
 
 
 
-=== TEST 14: root, max_conns and base are needed
+=== TEST 15: root, max_conns and base are needed
 --- config
     location = /check { standby_check root=/srv max_conns=10; }
 --- must_die
@@ -260,7 +269,7 @@ HEAD /check?uri=/media/a.mp4
 
 
 
-=== TEST 15: bad base
+=== TEST 16: bad base
 --- config
     location = /check {
         standby_check root=/srv max_conns=10 base=ftp://10.0.0.2;
@@ -271,7 +280,7 @@ invalid base "ftp://10.0.0.2", must be http[s]://host[:port][/path]
 
 
 
-=== TEST 16: bad max_conns
+=== TEST 17: bad max_conns
 --- config
     location = /check {
         standby_check root=/srv max_conns=0 base=http://10.0.0.2;
@@ -282,7 +291,7 @@ invalid parameter "max_conns=0"
 
 
 
-=== TEST 17: bad max_load
+=== TEST 18: bad max_load
 --- config
     location = /check {
         standby_check root=/srv max_conns=1 max_load=high base=http://h;
@@ -293,7 +302,7 @@ invalid parameter "max_load=high"
 
 
 
-=== TEST 18: unknown parameter
+=== TEST 19: unknown parameter
 --- config
     location = /check {
         standby_check root=/srv max_conns=1 base=http://h maxconns=3;
@@ -304,7 +313,7 @@ invalid parameter "maxconns=3"
 
 
 
-=== TEST 19: a port out of range in base
+=== TEST 20: a port out of range in base
 --- config
     location = /check {
         standby_check root=/srv max_conns=1 base=http://h:65536;

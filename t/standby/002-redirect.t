@@ -13,6 +13,11 @@ use LiveCdn::Standby;
 
 my $dir = make_media();
 my ($pp, $sp) = start_pair(primary => { server => <<"_EOC_" });
+        location /ep/ {
+            standby_redirect /_standby/check?uri=\$standby_uri;
+            error_page 404 /media/f6.bin;
+            root $dir/primary;
+        }
         location /raw/ {
             standby_redirect "/_standby/check?uri=\$uri&from=raw%2F1";
             root $dir/primary;
@@ -38,6 +43,14 @@ ok((grep { $_ eq '/media/only-primary.bin 200 local not_found' } @l),
 
 ($st, $h, $body) = http_get($pp, '/media/nothing-anywhere.bin');
 is($st, 404, 'neither has it: the stock 404 of the primary');
+
+# an error page is the answer to what was asked, not media to redirect
+($st, $h, $body) = http_get($pp, '/ep/nothing.bin');
+is($st, 404, 'an error page (here a file the standby has) is not redirected');
+is($body, slurp("$dir/primary/media/f6.bin"), 'it is the local error page');
+@l = wait_log('primary', qr{^/ep/nothing\.bin });
+ok((grep { $_ eq '/ep/nothing.bin 404 skipped error_page' } @l),
+   'skipped, error_page');
 
 ($st, $h) = http_get($pp, '/media/f2.bin?standby_hop=1');
 is($st, 200, 'a request with the hop marker is never redirected again');

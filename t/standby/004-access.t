@@ -79,6 +79,14 @@ my ($st2, undef, $body) = follow($loc);
 is($st2, 200, 'stock secure_link on the standby accepts it');
 is($body, slurp("$dir/primary/media/f1.bin"), 'and serves the same bytes');
 
+# $arg_md5 and $arg_expires on the standby take the first in any case:
+# the client's MD5= and Expires= give way to ours too
+($st, $h) = http_get($pp, '/media/f1.bin?MD5=AAAAAAAAAAAAAAAAAAAAAA&Expires=9999999999&x=1');
+is($st, 302, 'signed redirect, client arguments in upper case');
+unlike($h->{location} // '', qr/[?&](?:MD5|Expires)=/, 'without them');
+($st2) = follow($h->{location} // '');
+is($st2, 200, 'and accepted by the standby');
+
 (my $tampered = $loc) =~ s/md5=(.)/'md5=' . ($1 eq 'A' ? 'B' : 'A')/e;
 ($st2) = follow($tampered);
 is($st2, 403, 'a tampered md5 is refused');
@@ -98,6 +106,16 @@ is($st, 302, 'signed redirect of an escaped name');
 ($st2, undef, $body) = follow($h->{location} // '');
 is($st2, 200, 'accepted by the standby');
 is($body, "space\n", 'the file');
+
+# a check uri with "//": the url has the path the standby's $uri will
+# have (slashes merged), else its signature would not match
+($st, $h) = http_get($pp, '/short/x?f=//f9.bin');
+is($st, 302, 'signed redirect of a check uri with "//"');
+like($h->{location} // '', qr{^http://127\.0\.0\.1:$sp/media/f9\.bin\?},
+     'to the path with its slashes merged');
+($st2, undef, $body) = follow($h->{location} // '');
+is($st2, 200, 'accepted by the standby');
+is($body, slurp("$dir/primary/media/f9.bin"), 'the file');
 
 # expired
 ($st, $h) = http_get($pp, '/short/x?f=f3.bin');

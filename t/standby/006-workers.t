@@ -75,7 +75,7 @@ sub checks {
 sub lookups {
     my (%pid, %waiting);
     for (log_lines('primary', 'error.log')) {
-        my ($pid, $conn, $what) = m{\[debug\] (\d+)#\d+: \*(\d+) live lookup: "/_standby/check\?uri=/media/f1\.bin" (.*)}
+        my ($pid, $conn, $what) = m{\[debug\] (\d+)#\d+: \*(\d+) live lookup: "/_standby/check\?uri=/media/f1\.bin [^"]*" (.*)}
             or next;
         $pid{$pid} = 1;
         $waiting{$conn} = 1 if $what =~ /^miss, waiting/;
@@ -96,7 +96,7 @@ while (@c < 30 && (keys %per < 2 || grep { $_ < 2 } values %per)) {
     sleep 0.02 until (lookups())[1] >= @c - 1 || time > $deadline;
     %per = ();
     for (log_lines('primary', 'error.log')) {
-        $per{$1}++ if m{\[debug\] (\d+)#\d+: \*\d+ live lookup: "/_standby/check\?uri=/media/f1\.bin" miss};
+        $per{$1}++ if m{\[debug\] (\d+)#\d+: \*\d+ live lookup: "/_standby/check\?uri=/media/f1\.bin [^"]*" miss};
     }
 }
 

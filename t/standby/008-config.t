@@ -46,8 +46,8 @@ __DATA__
     }
 --- response_headers
 X-Standby: local failed
---- error_log
-live lookup: "/_standby/check?uri=/t" failed: no answer (status 0)
+--- error_log eval
+qr{live lookup: "/_standby/check\?uri=/t [^"]*:\d+" failed: no answer \(status 0\)}
 
 
 
@@ -155,3 +155,22 @@ value must be between 1 and 86400
 --- must_die
 --- error_log
 "standby_redirect_retry" directive invalid value
+
+
+
+=== TEST 13: a check built from the decoded $uri is warned about
+--- config
+    location /t {
+        standby_redirect /_standby/check?uri=${uri}&d=$document_uri;
+        return 200 "[$standby_action]\n";
+    }
+    location /u {
+        standby_redirect /_standby/check?uri=$standby_uri&q=$request_uri$arg_uri;
+        return 200 "[$standby_action]\n";
+    }
+--- response_body
+[]
+--- error_log
+"/_standby/check?uri=${uri}&d=$document_uri" uses a decoded $uri, which the standby decodes again; use $standby_uri
+--- no_error_log
+"/_standby/check?uri=$standby_uri&q=$request_uri$arg_uri" uses

@@ -14,7 +14,11 @@ my $ap = free_port();
 my $bp = free_port();
 
 sub conf {
-    my ($side, $port, $peer) = @_;
+    my ($side, $port, $peer, $server_level) = @_;
+    my $srv = $server_level
+              ? 'standby_redirect /_peer/check?uri=$standby_uri;' : '';
+    my $loc = $server_level
+              ? '' : 'standby_redirect /_peer/check?uri=$standby_uri;';
     return <<"_EOC_";
 load_module \$TEST_NGINX_MODULE_DIR/ngx_http_standby_module.so;
 worker_processes 1;
@@ -26,17 +30,19 @@ http {
     access_log logs/access.log pair;
     server {
         listen 127.0.0.1:$port;
+        $srv
         location = /standby/check {
             standby_check root=$dir/$side max_conns=100
                           base=http://127.0.0.1:$port;
         }
         location /media/ {
-            standby_redirect /_peer/check?uri=\$standby_uri;
+            $loc
             root $dir/$side;
         }
         location /_peer/ {
             internal;
             proxy_pass http://127.0.0.1:$peer/standby/;
+            proxy_read_timeout 3s;
         }
         location = /marker { return 204; }
     }
@@ -69,6 +75,25 @@ ok((grep { $_ eq '/media/f1.bin?standby_hop=1 200 skipped hop' } @b),
 my @a = marker('a', $ap);
 ok((grep { $_ eq '/media/f2.bin?standby_hop=1 200 skipped hop' } @a),
    'and so does A');
+
+# standby_redirect on the whole server: the check location inherits it,
+# but a check is never a candidate (else each controller's check asked
+# the other's, and the two waited on each other until a timeout)
+my $cp = free_port();
+my $dp = free_port();
+start_nginx_helper('c', wait_port => $cp, valgrind => 1,
+                   conf => conf('primary', $cp, $dp, 1));
+start_nginx_helper('d', wait_port => $dp, valgrind => 1,
+                   conf => conf('standby', $dp, $cp, 1));
+
+($st, $h) = http_get($cp, '/media/f3.bin');
+is($st, 302, 'server level: C sends the client to D');
+like($h->{location} // '', qr{^http://127\.0\.0\.1:$dp/media/f3\.bin\?},
+     'to D');
+my @d = marker('d', $dp);
+ok((grep { $_ eq '/standby/check?uri=/media/f3.bin 200 - -' } @d),
+   "D's check location does not ask C")
+    or diag(join "\n", grep { /check/ } @d);
 
 # under TEST_NGINX_USE_VALGRIND, also the memcheck verdict on the helpers
 stop_helpers();

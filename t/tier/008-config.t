@@ -129,7 +129,7 @@ GET /t?key=live/s1
     location = /t { tier_admin mid; }
 --- request
 GET /t
---- response_body_like: ^\{"group":"mid","version":1,"members":\[(?:\{"id":"m\d+","addr":"10\.0\.1\.1:\d+","weight":100,"state":"up"(?:,"records":\d+)?\},?){256}\]\}$
+--- response_body_like: ^\{"group":"mid","version":1,"members":\[(?:\{"id":"m\d+","addr":"10\.0\.1\.1:\d+","weight":100,"state":"up","records":0\},?){256}\]\}$
 --- no_error_log
 [error]
 

@@ -350,3 +350,159 @@ GET /x
 --- error_code: 502
 --- error_log
 tier_select: no server of upstream "nobackup": no tier_lookup for it in this location, and no backup server is up
+
+
+
+=== TEST 17: the stock "zone" in a tier_select upstream: list, then backup
+(key mid/s1 ranks mid-a first)
+--- http_config
+    upstream zoned {
+        tier_select;
+        zone zoned 64k;
+        server 127.0.0.1:$TEST_NGINX_SERVER_PORT backup;
+    }
+--- config
+    location ~ ^/(?<g>mid|alldead)/(?<s>[^/.]+)\.m3u8$ {
+        if ($http_x_hop) {
+            return 200 "zoned backup\n";
+        }
+        tier_lookup zoned zone=t10:1m key=$g/$s uri=/_tier/$g;
+        proxy_pass http://zoned;
+        proxy_set_header X-Hop 1;
+        add_header X-Source $tier_source;
+    }
+    location = /_tier/mid { internal; tier_enum mid; }
+    location = /_tier/alldead { internal; tier_enum alldead; }
+--- request eval
+["GET /mid/s1.m3u8", "GET /alldead/s1.m3u8"]
+--- response_body_like eval
+[qr/^mid-a \/mid\/s1\.m3u8$/, qr/^zoned backup$/]
+--- response_headers eval
+["X-Source: fetched", "X-Source: backup"]
+
+
+
+=== TEST 18: an address the answer repeats is tried once
+--- http_config
+    upstream nofails {
+        tier_select max_fails=0;
+        server 127.0.0.1:$TEST_NGINX_SERVER_PORT backup down;
+    }
+--- config eval
+qq{
+    location ~ ^/live/(?<s>[^/.]+)\\.m3u8\$ {
+        tier_lookup nofails zone=t11:1m key=live/\$s uri=/_dup;
+        proxy_pass http://nofails;
+        proxy_next_upstream error;
+        add_header X-Addr \$upstream_addr;
+    }
+    location = /_dup {
+        internal;
+        return 200 '{"ttl":30,"servers":[{"addr":"127.0.0.1:$::p{dead}"},
+            {"addr":"127.0.0.1:$::p{dead}"},{"addr":"127.0.0.1:$::p{b}"}]}';
+    }
+}
+--- request
+GET /live/s1.m3u8
+--- response_body
+mid-b /live/s1.m3u8
+--- response_headers eval
+"X-Addr: 127.0.0.1:$::p{dead}, 127.0.0.1:$::p{b}"
+--- error_log
+connect() failed
+
+
+
+=== TEST 19: a subrequest (which skips the access phase) gets its list too
+--- config
+    location = /page {
+        ssi on;
+        default_type text/html;
+        return 200 '<!--# include virtual="/live/s1.m3u8" -->';
+    }
+    location ~ ^/live/(?<s>[^/.]+)\.m3u8$ {
+        tier_lookup mid_http zone=t12:1m key=live/$s uri=/_tier/pick;
+        proxy_pass http://mid_http;
+    }
+    location = /_tier/pick { internal; tier_enum mid; }
+--- request eval
+["GET /page", "GET /page"]
+--- response_body_like eval
+[qr/^mid-c \/live\/s1.m3u8 \d+$/, qr/^mid-c \/live\/s1.m3u8 \d+$/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 20: tier_lookup inherited by the service's location: no loop
+--- config
+    tier_lookup mid_http zone=t13:1m key=live/s1 uri=/_tier/pick;
+    location = /page {
+        ssi on;
+        default_type text/html;
+        return 200 '<!--# include virtual="/live/s1.m3u8" -->';
+    }
+    location /live/ {
+        proxy_pass http://mid_http;
+    }
+    location = /_tier/pick { internal; tier_enum mid; }
+--- request
+GET /page
+--- response_body_like: ^mid-c /live/s1.m3u8 \d+$
+--- no_error_log
+[error]
+
+
+
+=== TEST 21: IPv6 literals in an answer
+--- http_config eval
+qq{
+    server {
+        listen [::1]:$::p{a};
+        location / { return 200 "v6 \$uri\\n"; }
+    }
+}
+--- config eval
+qq{
+    location ~ ^/live/(?<s>[^/.]+)\\.m3u8\$ {
+        tier_lookup mid_http zone=t14:1m key=live/\$s uri=/_v6;
+        proxy_pass http://mid_http;
+        add_header X-Peer \$tier_peer;
+    }
+    location = /_v6 {
+        internal;
+        return 200 '{"ttl":30,"servers":[{"addr":"[::1]:$::p{a}"}]}';
+    }
+}
+--- request
+GET /live/s1.m3u8
+--- response_body
+v6 /live/s1.m3u8
+--- response_headers eval
+"X-Peer: [::1]:$::p{a}"
+--- no_error_log
+[error]
+
+
+
+=== TEST 22: a group of 128 members without n=: the best 16 are asked for
+(the whole answer would not fit subrequest_output_buffer_size, 4k)
+--- http_config eval
+"    tier_group big {\n"
+. CORE::join('', map { "        member big-$_ 127.0.0.1:$::p{a};\n" } 1 .. 128)
+. "    }\n"
+--- config
+    location ~ ^/live/(?<s>[^/.]+)\.m3u8$ {
+        tier_lookup mid_http zone=t15:1m key=live/$s uri=/_tier/big;
+        proxy_pass http://mid_http;
+        add_header X-Source $tier_source;
+    }
+    location = /_tier/big { internal; tier_enum big; }
+--- request
+GET /live/s1.m3u8
+--- response_body
+mid-a /live/s1.m3u8
+--- response_headers
+X-Source: fetched
+--- no_error_log
+[error]

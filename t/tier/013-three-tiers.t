@@ -352,7 +352,7 @@ my $mark = length(slurp("$dir/svc/logs/access.log") // '');
 ok(wait_for(sub {
        get($ip{edge}, $port{edge}, "/hls/$s1.m3u8", 'player-2');
        substr(slurp("$dir/svc/logs/access.log") // '', $mark)
-           =~ m{GET /tier/http\?key=live/$s1 } }, 10),
+           =~ m{GET /tier/http\?key=live/$s1&n=16 } }, 10),
    'the edge refreshed its answer from the reloaded service');
 $r = get($ip{edge}, $port{edge}, "/hls/$s1.m3u8", 'player-2');
 is($r->[1]{'x-mid'}, $best, "edges keep reaching $best over HTTP");
@@ -388,7 +388,7 @@ $mark = length(slurp("$dir/svc/logs/access.log") // '');
 ok(wait_for(sub {
        get($ip{edge}, $port{edge}, "/hls/$s2.m3u8", 'p3');
        substr(slurp("$dir/svc/logs/access.log") // '', $mark)
-           =~ m{GET /tier/http\?key=live/$s2 [^"]*" 200 } }, 10),
+           =~ m{GET /tier/http\?key=live/$s2&n=16 [^"]*" 200 } }, 10),
    'the edge has a fresh answer for s2');
 
 stop_helper('svc');

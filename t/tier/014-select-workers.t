@@ -104,7 +104,7 @@ is($n, 80, '80 answers');
 ok(keys %pids >= 2, 'from ' . scalar(keys %pids) . ' workers');
 is($tried_dead // 0, 0, 'no worker tried mid-c again within fail_timeout');
 
-my @queries = (slurp("$root/logs/svc.log") // '') =~ /key=live\/s1 /g;
+my @queries = (slurp("$root/logs/svc.log") // '') =~ /key=live\/s1&n=16 /g;
 is(scalar @queries, 1,
    'the service saw one query for 81 requests over 4 workers (ttl 30s)');
 

@@ -35,11 +35,11 @@ our @EXPORT = qw(hls_parse hls_timeline);
 
 
 # hls_parse($text) -> { td, ms, ds, endlist, segments => [{ uri, duration,
-# msn, dsn, disc, key }], errors => [...] }
+# msn, dsn, disc, key, map }], errors => [...] }
 sub hls_parse {
     my ($text) = @_;
     my (@errors, @segs, %seen);
-    my ($td, $ms, $ds, $endlist, $key);
+    my ($td, $ms, $ds, $endlist, $key, $map);
     my ($disc, $extinf, $ndisc) = (0, undef, 0);
 
     my @lines = split /\r?\n/, $text // '';
@@ -84,6 +84,9 @@ sub hls_parse {
         } elsif ($l =~ /^#EXT-X-KEY:/) {
             $key = $v eq 'METHOD=NONE' ? undef : $v;
 
+        } elsif ($l =~ /^#EXT-X-MAP:/) {
+            $map = $v;
+
         } elsif ($l =~ /^#EXTINF:([0-9.]+)(?:,.*)?$/) {
             $extinf = $1;
 
@@ -103,7 +106,7 @@ sub hls_parse {
 
             $ndisc += $disc;
             push @segs, { uri => $l, duration => $extinf // 0,
-                          disc => $disc, key => $key,
+                          disc => $disc, key => $key, map => $map,
                           pos => scalar @segs, ndisc => $ndisc };
             ($disc, $extinf) = (0, undef);
         }
@@ -169,6 +172,8 @@ sub _update {
 
         push @p, "segment $s->{msn}: its key changed"
             if ($s->{key} // '') ne ($t->{key} // '');
+        push @p, "segment $s->{msn}: its EXT-X-MAP changed"
+            if ($s->{map} // '') ne ($t->{map} // '');
     }
 
     if ($removed && !$b->{endlist} && defined $b->{td}) {

@@ -4,8 +4,8 @@
  */
 
 
-#ifndef _NGX_HTTP_HLS_FAST_START_PLAYLIST_H_INCLUDED_
-#define _NGX_HTTP_HLS_FAST_START_PLAYLIST_H_INCLUDED_
+#ifndef _NGX_HTTP_LIVE_PLAYLIST_H_INCLUDED_
+#define _NGX_HTTP_LIVE_PLAYLIST_H_INCLUDED_
 
 
 #include <ngx_config.h>
@@ -13,11 +13,11 @@
 #include "ngx_http_live_parse.h"
 
 
-/* the most fragments a fast-start playlist may list */
-#define NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS  16
+/* the most segments a trimmed playlist may list */
+#define NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS  16
 
 /* longest playlist read from disk */
-#define NGX_HTTP_HLS_FAST_START_MAX_PLAYLIST   (1024 * 1024)
+#define NGX_HTTP_LIVE_PLAYLIST_MAX_SIZE      (1024 * 1024)
 
 
 typedef struct {
@@ -26,8 +26,10 @@ typedef struct {
     size_t                      end;       /* byte after its URI line */
     size_t                      key_start; /* EXT-X-KEY line in effect */
     size_t                      key_end;
+    size_t                      map_start; /* EXT-X-MAP line in effect */
+    size_t                      map_end;
     ngx_uint_t                  discontinuities;
-} ngx_http_hls_fast_start_segment_t;
+} ngx_http_live_playlist_segment_t;
 
 
 typedef struct {
@@ -48,30 +50,35 @@ typedef struct {
     unsigned                    has_ds:1;
     unsigned                    master:1;
 
-    /* ring of the last NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS segments */
-    ngx_http_hls_fast_start_segment_t
-                     segments[NGX_HTTP_HLS_FAST_START_MAX_FRAGMENTS];
-} ngx_http_hls_fast_start_playlist_t;
+    /* ring of the last NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS segments */
+    ngx_http_live_playlist_segment_t
+                        segments[NGX_HTTP_LIVE_PLAYLIST_MAX_SEGMENTS];
+} ngx_http_live_playlist_t;
 
 
 /*
  * What a terminal has been told: the MEDIA-SEQUENCE of its last answer,
- * and the media and discontinuity sequence numbers of the last segment
- * that answer listed.  Later answers keep to it (RFC 8216 6.2.1, 6.2.2).
+ * the media sequence number after the last segment that answer listed
+ * (0: no timeline yet) and that segment's discontinuity sequence number,
+ * in its numbering: the playlist's media sequence numbers plus "shift"
+ * (not 0 once the playlist went back).  Later answers keep to it
+ * (RFC 8216 6.2.1, 6.2.2).  32 bytes: a zone node stays in a 128-byte
+ * slab.
  */
 typedef struct {
     uint64_t                    floor;
-    uint64_t                    last;
+    uint64_t                    end;
     uint64_t                    dsn;
-    ngx_uint_t                  set;
-} ngx_http_hls_fast_start_timeline_t;
+    uint64_t                    shift;
+} ngx_http_live_playlist_timeline_t;
 
 
-/* an answer: the segments from index "first" on, with this sequence */
+/* an answer: the segments from index "first" on, with these sequences */
 typedef struct {
     ngx_uint_t                  first;
+    uint64_t                    ms;
     uint64_t                    ds;
-} ngx_http_hls_fast_start_view_t;
+} ngx_http_live_playlist_view_t;
 
 
 /*
@@ -88,26 +95,22 @@ typedef struct {
  * be rendered instead.
  */
 NGX_HTTP_LIVE_HIDDEN
-ngx_int_t ngx_http_hls_fast_start_playlist_parse(u_char *p, size_t len,
-    ngx_http_hls_fast_start_playlist_t *pl);
+ngx_int_t ngx_http_live_playlist_parse(u_char *p, size_t len,
+    ngx_http_live_playlist_t *pl);
 NGX_HTTP_LIVE_HIDDEN
-void ngx_http_hls_fast_start_playlist_first(
-    ngx_http_hls_fast_start_playlist_t *pl, ngx_uint_t n,
-    ngx_http_hls_fast_start_view_t *view,
-    ngx_http_hls_fast_start_timeline_t *tl);
+void ngx_http_live_playlist_first(ngx_http_live_playlist_t *pl, ngx_uint_t n,
+    ngx_http_live_playlist_view_t *view,
+    ngx_http_live_playlist_timeline_t *tl);
 NGX_HTTP_LIVE_HIDDEN
-ngx_int_t ngx_http_hls_fast_start_playlist_update(
-    ngx_http_hls_fast_start_playlist_t *pl,
-    ngx_http_hls_fast_start_timeline_t *tl,
-    ngx_http_hls_fast_start_view_t *view);
+ngx_int_t ngx_http_live_playlist_update(ngx_http_live_playlist_t *pl,
+    ngx_http_live_playlist_timeline_t *tl,
+    ngx_http_live_playlist_view_t *view);
 NGX_HTTP_LIVE_HIDDEN
-size_t ngx_http_hls_fast_start_playlist_size(
-    ngx_http_hls_fast_start_playlist_t *pl,
-    ngx_http_hls_fast_start_view_t *view);
+size_t ngx_http_live_playlist_size(ngx_http_live_playlist_t *pl,
+    ngx_http_live_playlist_view_t *view);
 NGX_HTTP_LIVE_HIDDEN
-u_char *ngx_http_hls_fast_start_playlist_render(
-    ngx_http_hls_fast_start_playlist_t *pl, u_char *src,
-    ngx_http_hls_fast_start_view_t *view, u_char *dst);
+u_char *ngx_http_live_playlist_render(ngx_http_live_playlist_t *pl,
+    u_char *src, ngx_http_live_playlist_view_t *view, u_char *dst);
 
 
-#endif /* _NGX_HTTP_HLS_FAST_START_PLAYLIST_H_INCLUDED_ */
+#endif /* _NGX_HTTP_LIVE_PLAYLIST_H_INCLUDED_ */
