@@ -12,11 +12,13 @@ our %p = map { $_ => free_port() } qw(a b c backup);
 # a dead member's port per block: its "temporarily disabled for every
 # worker" state is shared memory, which TEST_NGINX_USE_HUP keeps over the
 # reload to the next block (that block would then never try it)
-our %dead = map { $_ => free_port() } 1 .. 16;
+# (the blocks whose expectations name it get theirs here, before the
+# eval sections run; the others in the preprocessor)
+our %dead = map { $_ => free_port() } 2, 3, 18;
 
 add_block_preprocessor(sub {
     my $block = shift;
-    my $dead = $::dead{$block->seq_num};
+    my $dead = $::dead{$block->seq_num} //= free_port();
 
     $block->set_value('main_config', <<'EOC');
     load_module $TEST_NGINX_MODULE_DIR/ngx_http_tier_module.so;
@@ -398,8 +400,8 @@ qq{
     }
     location = /_dup {
         internal;
-        return 200 '{"ttl":30,"servers":[{"addr":"127.0.0.1:$::p{dead}"},
-            {"addr":"127.0.0.1:$::p{dead}"},{"addr":"127.0.0.1:$::p{b}"}]}';
+        return 200 '{"ttl":30,"servers":[{"addr":"127.0.0.1:$::dead{18}"},
+            {"addr":"127.0.0.1:$::dead{18}"},{"addr":"127.0.0.1:$::p{b}"}]}';
     }
 }
 --- request
@@ -407,7 +409,7 @@ GET /live/s1.m3u8
 --- response_body
 mid-b /live/s1.m3u8
 --- response_headers eval
-"X-Addr: 127.0.0.1:$::p{dead}, 127.0.0.1:$::p{b}"
+"X-Addr: 127.0.0.1:$::dead{18}, 127.0.0.1:$::p{b}"
 --- error_log
 connect() failed
 
