@@ -23,10 +23,22 @@ typedef struct {
 } ngx_http_httpdns_rr_t;
 
 
+static ngx_int_t ngx_http_httpdns_dns_records(u_char *p, size_t len,
+    ngx_http_httpdns_rr_t *rrs, ngx_uint_t *nrrs,
+    ngx_http_httpdns_answer_t *a);
+static ngx_int_t ngx_http_httpdns_dns_cname(u_char *p, u_char *last,
+    ngx_http_httpdns_rr_t *rrs, ngx_uint_t nrr, u_char *target,
+    size_t *tlen, time_t *ttl);
 static ngx_int_t ngx_http_httpdns_dns_name(u_char *start, u_char *last,
     u_char **pos, u_char *out, size_t *outlen);
 static void ngx_http_httpdns_add(ngx_http_httpdns_answer_t *a, u_char *addr,
     time_t ttl);
+static ngx_int_t ngx_http_httpdns_doh_json_answer(ngx_http_live_json_t *j,
+    ngx_http_httpdns_answer_t *a, int64_t *cname_ttl);
+static ngx_int_t ngx_http_httpdns_doh_json_record(ngx_http_live_json_t *j,
+    ngx_http_httpdns_answer_t *a, int64_t *cname_ttl);
+static ngx_int_t ngx_http_httpdns_alicloud_ips(ngx_http_live_json_t *j,
+    ngx_http_httpdns_answer_t *a);
 
 
 #define ngx_http_httpdns_key_is(key, s)                                      \
@@ -129,12 +141,87 @@ ngx_http_httpdns_parse_dns(u_char *p, size_t len, u_char *name, size_t nlen,
     u_char                  rname[NGX_HTTP_HTTPDNS_MAX_NAME + 3];
     size_t                  tlen, rlen;
     time_t                  ttl;
-    ngx_uint_t              i, qd, an, nrr, hops, found;
+    ngx_uint_t              i, nrr;
     ngx_http_httpdns_rr_t   rrs[NGX_HTTP_HTTPDNS_MAX_RRS];
 
     a->naddrs = 0;
     a->ttl = -1;
     a->err = NULL;
+
+    if (ngx_http_httpdns_dns_records(p, len, rrs, &nrr, a) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    last = p + len;
+
+    /* the name asked, lowercase, no trailing dot */
+
+    if (nlen && name[nlen - 1] == '.') {
+        nlen--;
+    }
+
+    if (nlen > NGX_HTTP_HTTPDNS_MAX_NAME) {
+        a->err = "DNS name too long";
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < nlen; i++) {
+        target[i] = ngx_tolower(name[i]);
+    }
+
+    tlen = nlen;
+
+    if (ngx_http_httpdns_dns_cname(p, last, rrs, nrr, target, &tlen, &ttl)
+        != NGX_OK)
+    {
+        a->err = "DNS CNAME malformed";
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < nrr; i++) {
+        if (rrs[i].type != 1 || rrs[i].class != 1 || rrs[i].rdlen != 4) {
+            continue;
+        }
+
+        pos = rrs[i].name;
+
+        if (ngx_http_httpdns_dns_name(p, last, &pos, rname, &rlen) != NGX_OK
+            || rlen != tlen
+            || ngx_memcmp(rname, target, tlen) != 0)
+        {
+            continue;
+        }
+
+        ngx_http_httpdns_add(a, rrs[i].rdata, rrs[i].ttl);
+    }
+
+    if (a->naddrs == 0) {
+        a->err = "DNS answer has no address";
+        return NGX_ERROR;
+    }
+
+    if (ttl != -1 && ttl < a->ttl) {
+        a->ttl = ttl;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Checks the header, steps over the questions and indexes up to
+ * NGX_HTTP_HTTPDNS_MAX_RRS answer records in rrs.
+ */
+
+static ngx_int_t
+ngx_http_httpdns_dns_records(u_char *p, size_t len,
+    ngx_http_httpdns_rr_t *rrs, ngx_uint_t *nrrs,
+    ngx_http_httpdns_answer_t *a)
+{
+    u_char      *pos, *last;
+    u_char       rname[NGX_HTTP_HTTPDNS_MAX_NAME + 3];
+    size_t       rlen;
+    ngx_uint_t   i, qd, an, nrr;
 
     if (len < 12) {
         a->err = "DNS message too short";
@@ -212,23 +299,29 @@ ngx_http_httpdns_parse_dns(u_char *p, size_t len, u_char *name, size_t nlen,
         nrr++;
     }
 
-    /* the name asked, lowercase, no trailing dot */
+    *nrrs = nrr;
 
-    if (nlen && name[nlen - 1] == '.') {
-        nlen--;
-    }
+    return NGX_OK;
+}
 
-    if (nlen > NGX_HTTP_HTTPDNS_MAX_NAME) {
-        a->err = "DNS name too long";
-        return NGX_ERROR;
-    }
 
-    for (i = 0; i < nlen; i++) {
-        target[i] = ngx_tolower(name[i]);
-    }
+/*
+ * Follows the CNAME chain from target (rewritten in place) for up to
+ * NGX_HTTP_HTTPDNS_MAX_CNAMES hops; *ttl gets the smallest CNAME TTL
+ * on the way, or -1.
+ */
 
-    tlen = nlen;
-    ttl = -1;
+static ngx_int_t
+ngx_http_httpdns_dns_cname(u_char *p, u_char *last,
+    ngx_http_httpdns_rr_t *rrs, ngx_uint_t nrr, u_char *target,
+    size_t *tlen, time_t *ttl)
+{
+    u_char      *pos;
+    u_char       rname[NGX_HTTP_HTTPDNS_MAX_NAME + 3];
+    size_t       rlen;
+    ngx_uint_t   i, hops, found;
+
+    *ttl = -1;
 
     for (hops = 0; hops < NGX_HTTP_HTTPDNS_MAX_CNAMES; hops++) {
         found = 0;
@@ -246,22 +339,21 @@ ngx_http_httpdns_parse_dns(u_char *p, size_t len, u_char *name, size_t nlen,
                 continue;
             }
 
-            if (rlen != tlen || ngx_memcmp(rname, target, tlen) != 0) {
+            if (rlen != *tlen || ngx_memcmp(rname, target, *tlen) != 0) {
                 continue;
             }
 
             pos = rrs[i].rdata;
 
             if (ngx_http_httpdns_dns_name(p, rrs[i].rdata + rrs[i].rdlen,
-                                          &pos, target, &tlen)
+                                          &pos, target, tlen)
                 != NGX_OK)
             {
-                a->err = "DNS CNAME malformed";
                 return NGX_ERROR;
             }
 
-            if (ttl == -1 || rrs[i].ttl < ttl) {
-                ttl = rrs[i].ttl;
+            if (*ttl == -1 || rrs[i].ttl < *ttl) {
+                *ttl = rrs[i].ttl;
             }
 
             found = 1;
@@ -271,32 +363,6 @@ ngx_http_httpdns_parse_dns(u_char *p, size_t len, u_char *name, size_t nlen,
         if (!found) {
             break;
         }
-    }
-
-    for (i = 0; i < nrr; i++) {
-        if (rrs[i].type != 1 || rrs[i].class != 1 || rrs[i].rdlen != 4) {
-            continue;
-        }
-
-        pos = rrs[i].name;
-
-        if (ngx_http_httpdns_dns_name(p, last, &pos, rname, &rlen) != NGX_OK
-            || rlen != tlen
-            || ngx_memcmp(rname, target, tlen) != 0)
-        {
-            continue;
-        }
-
-        ngx_http_httpdns_add(a, rrs[i].rdata, rrs[i].ttl);
-    }
-
-    if (a->naddrs == 0) {
-        a->err = "DNS answer has no address";
-        return NGX_ERROR;
-    }
-
-    if (ttl != -1 && ttl < a->ttl) {
-        a->ttl = ttl;
     }
 
     return NGX_OK;
@@ -416,11 +482,10 @@ ngx_int_t
 ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
     ngx_http_httpdns_answer_t *a)
 {
-    u_char                   addr[4];
-    int64_t                  n, status, type, ttl, cname_ttl;
-    ngx_str_t                key, data;
-    ngx_uint_t               first, efirst, afirst;
-    ngx_http_live_json_t  j;
+    int64_t                status, cname_ttl;
+    ngx_str_t              key;
+    ngx_uint_t             first;
+    ngx_http_live_json_t   j;
 
     a->naddrs = 0;
     a->ttl = -1;
@@ -473,90 +538,9 @@ ngx_http_httpdns_parse_doh_json(u_char *p, size_t len,
             continue;
         }
 
-        j.pos++;
-        afirst = 1;
-
-        for ( ;; ) {
-            switch (ngx_http_live_json_next(&j, ']', &afirst)) {
-            case NGX_DONE:
-                goto answer_done;
-            case NGX_OK:
-                break;
-            default:
-                return NGX_ERROR;
-            }
-
-            if (*j.pos != '{') {
-                if (ngx_http_live_json_skip(&j) != NGX_OK) {
-                    return NGX_ERROR;
-                }
-
-                continue;
-            }
-
-            j.pos++;
-            efirst = 1;
-            type = -1;
-            ttl = -1;
-            data.len = 0;
-            data.data = NULL;
-
-            for ( ;; ) {
-                switch (ngx_http_live_json_next(&j, '}', &efirst)) {
-                case NGX_DONE:
-                    goto record_done;
-                case NGX_OK:
-                    break;
-                default:
-                    return NGX_ERROR;
-                }
-
-                if (ngx_http_live_json_key(&j, &key) != NGX_OK) {
-                    return NGX_ERROR;
-                }
-
-                if (ngx_http_httpdns_key_is(&key, "type")) {
-                    if (ngx_http_live_json_number(&j, &type) != NGX_OK) {
-                        return NGX_ERROR;
-                    }
-
-                } else if (ngx_http_httpdns_key_is(&key, "TTL")) {
-                    if (ngx_http_live_json_number(&j, &ttl) != NGX_OK) {
-                        return NGX_ERROR;
-                    }
-
-                } else if (ngx_http_httpdns_key_is(&key, "data")
-                           && j.pos < j.last && *j.pos == '"')
-                {
-                    if (ngx_http_live_json_string(&j, &data) != NGX_OK) {
-                        return NGX_ERROR;
-                    }
-
-                } else if (ngx_http_live_json_skip(&j) != NGX_OK) {
-                    return NGX_ERROR;
-                }
-            }
-
-        record_done:
-
-            /* a CNAME in the chain limits the TTL as much as an A does */
-
-            if (type == 5 && ttl >= 0 && (cname_ttl < 0 || ttl < cname_ttl)) {
-                cname_ttl = ttl;
-            }
-
-            if (type == 1
-                && ngx_http_live_parse_ipv4(data.data, data.len, addr)
-                   == NGX_OK)
-            {
-                n = (ttl < 0 || ttl > 0x7fffffff) ? 0 : ttl;
-                ngx_http_httpdns_add(a, addr, (time_t) n);
-            }
+        if (ngx_http_httpdns_doh_json_answer(&j, a, &cname_ttl) != NGX_OK) {
+            return NGX_ERROR;
         }
-
-    answer_done:
-
-        continue;
     }
 
 done:
@@ -583,6 +567,118 @@ done:
     }
 
     a->err = NULL;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The "Answer" array at j->pos ('['): every record in it, up to and
+ * including the closing ']'.
+ */
+
+static ngx_int_t
+ngx_http_httpdns_doh_json_answer(ngx_http_live_json_t *j,
+    ngx_http_httpdns_answer_t *a, int64_t *cname_ttl)
+{
+    ngx_uint_t  first;
+
+    j->pos++;
+    first = 1;
+
+    for ( ;; ) {
+        switch (ngx_http_live_json_next(j, ']', &first)) {
+        case NGX_DONE:
+            return NGX_OK;
+        case NGX_OK:
+            break;
+        default:
+            return NGX_ERROR;
+        }
+
+        if (*j->pos != '{') {
+            if (ngx_http_live_json_skip(j) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_http_httpdns_doh_json_record(j, a, cname_ttl) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+/* one record object at j->pos ('{'), up to and including its '}' */
+
+static ngx_int_t
+ngx_http_httpdns_doh_json_record(ngx_http_live_json_t *j,
+    ngx_http_httpdns_answer_t *a, int64_t *cname_ttl)
+{
+    u_char      addr[4];
+    int64_t     n, type, ttl;
+    ngx_str_t   key, data;
+    ngx_uint_t  first;
+
+    j->pos++;
+    first = 1;
+    type = -1;
+    ttl = -1;
+    data.len = 0;
+    data.data = NULL;
+
+    for ( ;; ) {
+        switch (ngx_http_live_json_next(j, '}', &first)) {
+        case NGX_DONE:
+            goto done;
+        case NGX_OK:
+            break;
+        default:
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_live_json_key(j, &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_httpdns_key_is(&key, "type")) {
+            if (ngx_http_live_json_number(j, &type) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+        } else if (ngx_http_httpdns_key_is(&key, "TTL")) {
+            if (ngx_http_live_json_number(j, &ttl) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+        } else if (ngx_http_httpdns_key_is(&key, "data")
+                   && j->pos < j->last && *j->pos == '"')
+        {
+            if (ngx_http_live_json_string(j, &data) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+        } else if (ngx_http_live_json_skip(j) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+done:
+
+    /* a CNAME in the chain limits the TTL as much as an A does */
+
+    if (type == 5 && ttl >= 0 && (*cname_ttl < 0 || ttl < *cname_ttl)) {
+        *cname_ttl = ttl;
+    }
+
+    if (type == 1
+        && ngx_http_live_parse_ipv4(data.data, data.len, addr) == NGX_OK)
+    {
+        n = (ttl < 0 || ttl > 0x7fffffff) ? 0 : ttl;
+        ngx_http_httpdns_add(a, addr, (time_t) n);
+    }
 
     return NGX_OK;
 }
@@ -687,11 +783,10 @@ ngx_int_t
 ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
     ngx_http_httpdns_answer_t *a)
 {
-    u_char                   addr[4];
-    int64_t                  ttl, origin_ttl;
-    ngx_str_t                key, ip;
-    ngx_uint_t               first, afirst, code;
-    ngx_http_live_json_t  j;
+    int64_t                ttl, origin_ttl;
+    ngx_str_t              key;
+    ngx_uint_t             first, code;
+    ngx_http_live_json_t   j;
 
     a->naddrs = 0;
     a->ttl = -1;
@@ -757,41 +852,9 @@ ngx_http_httpdns_parse_alicloud(u_char *p, size_t len,
             continue;
         }
 
-        j.pos++;
-        afirst = 1;
-
-        for ( ;; ) {
-            switch (ngx_http_live_json_next(&j, ']', &afirst)) {
-            case NGX_DONE:
-                goto ips_done;
-            case NGX_OK:
-                break;
-            default:
-                return NGX_ERROR;
-            }
-
-            if (*j.pos != '"') {
-                if (ngx_http_live_json_skip(&j) != NGX_OK) {
-                    return NGX_ERROR;
-                }
-
-                continue;
-            }
-
-            if (ngx_http_live_json_string(&j, &ip) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            if (ngx_http_live_parse_ipv4(ip.data, ip.len, addr)
-                == NGX_OK)
-            {
-                ngx_http_httpdns_add(a, addr, -1);
-            }
+        if (ngx_http_httpdns_alicloud_ips(&j, a) != NGX_OK) {
+            return NGX_ERROR;
         }
-
-    ips_done:
-
-        continue;
     }
 
 done:
@@ -818,6 +881,51 @@ done:
     a->err = NULL;
 
     return NGX_OK;
+}
+
+
+/*
+ * The "ips" array at j->pos ('['), up to and including its ']': every
+ * string in it that is an IPv4 address.
+ */
+
+static ngx_int_t
+ngx_http_httpdns_alicloud_ips(ngx_http_live_json_t *j,
+    ngx_http_httpdns_answer_t *a)
+{
+    u_char      addr[4];
+    ngx_str_t   ip;
+    ngx_uint_t  first;
+
+    j->pos++;
+    first = 1;
+
+    for ( ;; ) {
+        switch (ngx_http_live_json_next(j, ']', &first)) {
+        case NGX_DONE:
+            return NGX_OK;
+        case NGX_OK:
+            break;
+        default:
+            return NGX_ERROR;
+        }
+
+        if (*j->pos != '"') {
+            if (ngx_http_live_json_skip(j) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_http_live_json_string(j, &ip) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_live_parse_ipv4(ip.data, ip.len, addr) == NGX_OK) {
+            ngx_http_httpdns_add(a, addr, -1);
+        }
+    }
 }
 
 
